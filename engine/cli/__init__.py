@@ -1,0 +1,1 @@
+"""The `sadeem` command line."""
