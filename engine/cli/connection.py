@@ -1,0 +1,139 @@
+"""`sadeem connection ...`: validated configs for external systems.
+
+Secret fields are best given as references (`--set secret_key=env:S3_SECRET`) or read from
+standard input with `--secret-stdin FIELD`, so clear values never sit in shell history.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+COLUMNS = ["name", "type", "workspace", "description"]
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    group = sub.add_parser("connection", aliases=["conn"], help="connections to external systems")
+    verbs = group.add_subparsers(dest="verb", metavar="VERB")
+
+    create = verbs.add_parser("create", parents=[common], help="add a connection")
+    create.add_argument("name")
+    create.add_argument(
+        "--type",
+        required=True,
+        help="s3, iceberg_rest, iceberg_sql, trino, duckdb, spark_operator, spark_local, postgres",
+    )
+    create.add_argument("-w", "--workspace", help="owning workspace (default: platform-wide)")
+    _config_options(create)
+    create.set_defaults(handler=create_conn)
+
+    update = verbs.add_parser("update", parents=[common], help="change config fields")
+    update.add_argument("name")
+    _config_options(update)
+    update.add_argument("--unset", action="append", metavar="FIELD", help="remove a field")
+    update.set_defaults(handler=update_conn)
+
+    delete = verbs.add_parser("delete", parents=[common], help="remove an unused connection")
+    delete.add_argument("name")
+    delete.set_defaults(handler=delete_conn)
+
+    ls = verbs.add_parser("list", parents=[common], help="connections you can see")
+    ls.add_argument("-w", "--workspace")
+    ls.set_defaults(handler=list_conn)
+
+    show = verbs.add_parser("show", parents=[common], help="one connection, secrets masked")
+    show.add_argument("name")
+    show.set_defaults(handler=show_conn)
+
+    types = verbs.add_parser("types", parents=[common], help="connection types and their fields")
+    types.set_defaults(handler=list_types)
+
+
+def _config_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a config field")
+    p.add_argument(
+        "--secret-stdin", metavar="FIELD", help="read this secret field's value from standard input"
+    )
+    p.add_argument("--description")
+
+
+def _config(cli) -> dict:  # type: ignore[no-untyped-def]
+    import sys
+
+    from engine.cli.output import parse_assignments
+
+    config: dict = parse_assignments(cli.args.set)
+    if cli.args.secret_stdin:
+        config[cli.args.secret_stdin] = sys.stdin.readline().rstrip("\n")
+    return config
+
+
+def create_conn(cli) -> None:  # type: ignore[no-untyped-def]
+    from engine.cli.output import emit
+
+    a = cli.args
+    emit(
+        cli,
+        cli.services.connections.create(
+            cli.actor,
+            a.name,
+            a.type,
+            _config(cli),
+            workspace=a.workspace,
+            description=a.description or "",
+        ),
+    )
+
+
+def update_conn(cli) -> None:  # type: ignore[no-untyped-def]
+    from engine.cli.output import emit
+
+    a = cli.args
+    emit(
+        cli,
+        cli.services.connections.update(
+            cli.actor,
+            a.name,
+            _config(cli),
+            description=a.description,
+            unset=a.unset or (),
+        ),
+    )
+
+
+def delete_conn(cli) -> None:  # type: ignore[no-untyped-def]
+    from engine.cli.output import emit
+
+    cli.services.connections.delete(cli.actor, cli.args.name)
+    emit(cli, {"deleted": cli.args.name})
+
+
+def list_conn(cli) -> None:  # type: ignore[no-untyped-def]
+    from engine.cli.output import emit
+
+    emit(cli, cli.services.connections.list(cli.actor, cli.args.workspace), COLUMNS)
+
+
+def show_conn(cli) -> None:  # type: ignore[no-untyped-def]
+    from engine.cli.output import emit
+
+    emit(cli, cli.services.connections.get(cli.actor, cli.args.name))
+
+
+def list_types(cli) -> None:  # type: ignore[no-untyped-def]
+    from engine.cli.output import emit
+    from engine.connection_types import TYPES
+
+    rows = [
+        {
+            "type": t,
+            "field": f.name,
+            "kind": f.kind,
+            "required": f.required,
+            "default": f.default,
+            "secret": f.secret,
+            "help": f.help,
+        }
+        for t, fields in TYPES.items()
+        for f in fields
+    ]
+    emit(cli, rows, ["type", "field", "kind", "required", "default", "secret", "help"])
