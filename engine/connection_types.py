@@ -124,17 +124,24 @@ def secret_fields(conn_type: str) -> frozenset[str]:
     return frozenset(f.name for f in TYPES.get(conn_type, ()) if f.secret)
 
 
+def _describe(value: Any) -> str:
+    """What a rejected value looks like, without echoing it: it may be a pasted secret."""
+    if isinstance(value, str):
+        return f"a {len(value)}-character text"
+    return f"a {type(value).__name__}"
+
+
 def _coerce(field: Field, value: Any) -> Any:
     label = f"config.{field.name}"
     if isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
         raise ValidationError(f"longer than {MAX_VALUE_LENGTH} characters", label)
     if field.kind == "int":
         if isinstance(value, bool):
-            raise ValidationError(f"expected an integer, got {value!r}", label)
+            raise ValidationError(f"expected an integer, got {_describe(value)}", label)
         try:
             return int(value)
         except (TypeError, ValueError):
-            raise ValidationError(f"expected an integer, got {value!r}", label) from None
+            raise ValidationError(f"expected an integer, got {_describe(value)}", label) from None
     if field.kind == "bool":
         if isinstance(value, bool):
             return value
@@ -143,19 +150,21 @@ def _coerce(field: Field, value: Any) -> Any:
             return True
         if text in ("false", "0", "no", "off"):
             return False
-        raise ValidationError(f"expected true or false, got {value!r}", label)
+        raise ValidationError(f"expected true or false, got {_describe(value)}", label)
     if not isinstance(value, str):
         raise ValidationError(f"expected text, got {type(value).__name__}", label)
     if field.kind == "url":
         parsed = urlparse(value)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ValidationError(f"{value!r} is not an http(s) URL with a host", label)
+            raise ValidationError(
+                "expected an http(s) URL with a host, e.g. http://minio:9000", label
+            )
         try:
             parsed.port  # noqa: B018 - raises on a non-numeric port
         except ValueError:
-            raise ValidationError(f"{value!r} has an invalid port", label) from None
+            raise ValidationError("the URL's port is not a number", label) from None
     if field.kind == "enum" and value not in field.choices:
-        raise ValidationError(f"{value!r} is not one of {', '.join(field.choices)}", label)
+        raise ValidationError(f"expected one of {', '.join(field.choices)}", label)
     return value
 
 
