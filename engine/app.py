@@ -9,7 +9,13 @@ from engine.errors import SadeemError
 from engine.secrets import SecretBox
 from engine.services.audit import AuditService
 from engine.services.base import EngineContext
+from engine.services.catalog import CatalogService
 from engine.services.connections import ConnectionService
+from engine.services.health import HealthService
+from engine.services.lakehouse import Lakehouse
+from engine.services.provisioning import ProvisioningService
+from engine.services.separation import SeparationService
+from engine.services.sql import SqlService
 from engine.services.users import UserService
 from engine.services.workspaces import WorkspaceService
 from engine.settings import Settings, load_settings
@@ -24,6 +30,12 @@ class Services:
         self.connections = ConnectionService(ctx)
         self.users = UserService(ctx)
         self.audit = AuditService(ctx)
+        self.lakehouse = Lakehouse(ctx, self.connections)
+        self.provisioning = ProvisioningService(ctx, self.workspaces, self.lakehouse)
+        self.separation = SeparationService(ctx, self.workspaces, self.lakehouse)
+        self.catalog = CatalogService(ctx, self.workspaces, self.lakehouse)
+        self.sql = SqlService(ctx, self.workspaces, self.lakehouse)
+        self.health = HealthService(ctx, self.connections, self.lakehouse)
 
     @property
     def settings(self) -> Settings:

@@ -44,6 +44,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     show.add_argument("name")
     show.set_defaults(handler=show_conn)
 
+    test = verbs.add_parser("test", parents=[common], help="reachability, auth, version")
+    test.add_argument("name", nargs="?", help="default: every connection and the embedded ones")
+    test.set_defaults(handler=test_conn)
+
     types = verbs.add_parser("types", parents=[common], help="connection types and their fields")
     types.set_defaults(handler=list_types)
 
@@ -137,3 +141,19 @@ def list_types(cli) -> None:  # type: ignore[no-untyped-def]
         for f in fields
     ]
     emit(cli, rows, ["type", "field", "kind", "required", "default", "secret", "help"])
+
+
+HEALTH_COLUMNS = ["name", "type", "ok", "latency_ms", "version", "error_kind", "detail"]
+
+
+def test_conn(cli) -> int:  # type: ignore[no-untyped-def]
+    from engine.cli.output import emit
+
+    health = cli.services.health
+    if cli.args.name:
+        result = health.test(cli.actor, cli.args.name)
+        emit(cli, result)
+        return 0 if result.ok else 6
+    results = health.check_all(cli.actor)
+    emit(cli, results, HEALTH_COLUMNS)
+    return 0 if all(r.ok for r in results) else 6

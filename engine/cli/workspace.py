@@ -40,6 +40,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     members.add_argument("name")
     members.set_defaults(handler=list_members)
 
+    prov = verbs.add_parser(
+        "provision", parents=[common], help="show what the workspace needs; --apply creates it"
+    )
+    prov.add_argument("name")
+    prov.add_argument("--apply", action="store_true", help="create what is missing")
+    prov.set_defaults(handler=provision_ws)
+
+    check = verbs.add_parser(
+        "check", parents=[common], help="separation check (all workspaces without NAME)"
+    )
+    check.add_argument("name", nargs="?")
+    check.set_defaults(handler=check_ws)
+
     member = verbs.add_parser("member", help="add, change or remove a member")
     mverbs = member.add_subparsers(dest="member_verb", metavar="VERB")
     add = mverbs.add_parser("add", parents=[common], help="add a member or change a role")
@@ -131,3 +144,24 @@ def remove_member(cli) -> None:  # type: ignore[no-untyped-def]
 
     cli.services.workspaces.remove_member(cli.actor, cli.args.name, cli.args.username)
     emit(cli, {"removed": cli.args.username, "workspace": cli.args.name})
+
+
+def provision_ws(cli) -> int:  # type: ignore[no-untyped-def]
+    from engine.cli.output import emit
+
+    svc = cli.services.provisioning
+    plan = (svc.apply if cli.args.apply else svc.plan)(cli.actor, cli.args.name)
+    emit(cli, plan.steps if not cli.json else plan, ["kind", "target", "state", "detail"])
+    return 0 if plan.complete or not cli.args.apply else 1
+
+
+def check_ws(cli) -> int:  # type: ignore[no-untyped-def]
+    import sys
+
+    from engine.cli.output import emit
+
+    found = cli.services.separation.check(cli.actor, cli.args.name)
+    emit(cli, found, ["kind", "workspace", "subject", "detail"])
+    if not cli.json:
+        print(f"{len(found)} violation(s)", file=sys.stderr)
+    return 1 if found else 0

@@ -32,6 +32,7 @@ REQUIRED_ROLE: dict[str, str] = {
     "workspace.member.remove": "owner",
     "workspace.provision": "owner",
     "workspace.check": "viewer",
+    "workspace.check.all": ADMIN,
     "connection.create.platform": ADMIN,
     "connection.create.workspace": "owner",
     "connection.update.platform": ADMIN,

@@ -1,0 +1,87 @@
+"""The catalog explorer: namespaces, tables, schema, snapshots and sample rows per workspace."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from engine.backends.base import CatalogBackend, TableInfo
+from engine.context import Actor
+from engine.errors import NotFound, ValidationError
+from engine.services.base import Service, authorize, get_workspace
+from engine.services.lakehouse import Lakehouse
+from engine.services.workspaces import WorkspaceService, WorkspaceView
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+MAX_SAMPLE = 10_000
+
+
+class CatalogService(Service):
+    def __init__(self, ctx, workspaces: WorkspaceService, lakehouse: Lakehouse) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx)
+        self.workspaces = workspaces
+        self.lakehouse = lakehouse
+
+    def namespaces(self, actor: Actor, workspace: str | None = None) -> list[str]:
+        """The layer namespaces of one workspace, or of every workspace the actor sees, that
+        exist in their catalogs."""
+        names = [workspace] if workspace else [w.name for w in self.workspaces.list(actor)]
+        out: list[str] = []
+        for name in names:
+            ws, catalog = self._open(actor, name)
+            out += [ns for ns in ws.namespaces if catalog.namespace_exists((ns,))]
+        return out
+
+    def tables(self, actor: Actor, namespace: str) -> list[str]:
+        _, catalog = self._for_namespace(actor, namespace)
+        return sorted(catalog.list_tables((namespace,)))
+
+    def table(self, actor: Actor, identifier: str) -> TableInfo:
+        namespace, _ = _split(identifier)
+        _, catalog = self._for_namespace(actor, namespace)
+        return catalog.table_info(identifier)
+
+    def sample(
+        self,
+        actor: Actor,
+        identifier: str,
+        limit: int = 100,
+        *,
+        snapshot_id: int | None = None,
+        as_of: datetime | None = None,
+    ) -> pa.Table:
+        """Up to `limit` rows, optionally as of a snapshot id or a point in time."""
+        if not 1 <= limit <= MAX_SAMPLE:
+            raise ValidationError(f"must be between 1 and {MAX_SAMPLE}", field="limit")
+        namespace, _ = _split(identifier)
+        _, catalog = self._for_namespace(actor, namespace)
+        return catalog.sample_rows(identifier, limit, snapshot_id=snapshot_id, as_of=as_of)
+
+    def owner_of(self, actor: Actor, namespace: str) -> WorkspaceView:
+        """The visible workspace whose layer namespace this is."""
+        for ws in self.workspaces.list(actor):
+            if namespace in ws.namespaces:
+                return ws
+        raise NotFound(f"namespace {namespace!r} belongs to no workspace you can see")
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _open(self, actor: Actor, workspace: str) -> tuple[WorkspaceView, CatalogBackend]:
+        with self.unit() as s:
+            authorize(s, actor, "catalog.read", get_workspace(s, workspace))
+        ws = self.workspaces.get(actor, workspace)
+        return ws, self.lakehouse.catalog(actor, ws)
+
+    def _for_namespace(self, actor: Actor, namespace: str) -> tuple[WorkspaceView, CatalogBackend]:
+        return self._open(actor, self.owner_of(actor, namespace).name)
+
+
+def _split(identifier: str) -> tuple[str, str]:
+    parts = identifier.split(".")
+    if len(parts) != 2 or not all(parts):
+        raise ValidationError(
+            f"{identifier!r} is not NAMESPACE.TABLE, e.g. demo_gold.daily_usage", field="table"
+        )
+    return parts[0], parts[1]

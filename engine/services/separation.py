@@ -1,0 +1,214 @@
+"""The separation check: proof that no workspace reaches into another's data.
+
+Reports every violation it finds: tables outside their workspace's prefix, namespaces that
+belong to no workspace (or to another), jobs whose SQL touches another workspace's
+namespaces, and connections owned by one workspace but used by another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.context import Actor
+from engine.errors import QueryError, SadeemError
+from engine.models import Connection, Job, JobVersion, Workspace
+from engine.services.base import Service, authorize, get_user, get_workspace
+from engine.services.lakehouse import Lakehouse
+from engine.services.provisioning import WORKSPACE_PROPERTY
+from engine.services.workspaces import WorkspaceService, WorkspaceView
+from engine.services.workspaces import view as workspace_view
+from engine.sql_analysis import footprint
+
+
+@dataclass(frozen=True)
+class Violation:
+    kind: str  # table_outside_prefix | foreign_namespace | orphan_namespace | job_crosses |
+    #            connection_shared | unchecked
+    workspace: str | None
+    subject: str
+    detail: str
+
+
+def job_sql(definition: dict[str, Any]) -> str:
+    """The SQL text of a job version, whatever shape the definition stores it in."""
+    sql = definition.get("sql") or definition.get("statements") or ""
+    return ";\n".join(sql) if isinstance(sql, list) else str(sql)
+
+
+class SeparationService(Service):
+    def __init__(self, ctx, workspaces: WorkspaceService, lakehouse: Lakehouse) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx)
+        self.workspaces = workspaces
+        self.lakehouse = lakehouse
+
+    def check(self, actor: Actor, workspace: str | None = None) -> list[Violation]:
+        """Violations for one workspace, or for all (platform admins only)."""
+        with self.unit() as s:
+            if workspace is None:
+                authorize(s, actor, "workspace.check.all")
+            else:
+                authorize(s, actor, "workspace.check", get_workspace(s, workspace))
+            get_user(s, actor)
+        # Every workspace, whatever the caller may list: a crossing into a workspace the
+        # caller cannot see is still a crossing.
+        with self.unit() as s:
+            rows = s.scalars(select(Workspace).where(Workspace.archived_at.is_(None))).all()
+            all_ws = [workspace_view(s, row) for row in rows]
+        targets = [w for w in all_ws if workspace is None or w.name == workspace]
+        owner_of = {ns: w.name for w in all_ws for ns in w.namespaces}
+        found: list[Violation] = []
+        for ws in targets:
+            found += self._storage(actor, ws)
+        if workspace is None:
+            found += self._orphans(actor, all_ws, owner_of)
+        found += self._jobs_and_connections(targets, owner_of)
+        return found
+
+    # -- storage and catalog ----------------------------------------------------------------
+
+    def _storage(
+        self, actor: Actor, ws: WorkspaceView, owner_of: dict[str, str]
+    ) -> list[Violation]:
+        out: list[Violation] = []
+        try:
+            catalog = self.lakehouse.catalog(actor, ws)
+            prefix = self.lakehouse.workspace_uri(actor, ws) + "/"
+            for ns in ws.namespaces:
+                if not catalog.namespace_exists((ns,)):
+                    continue
+                owner = catalog.namespace_properties((ns,)).get(WORKSPACE_PROPERTY)
+                if owner not in (None, ws.name):
+                    out.append(
+                        Violation(
+                            "foreign_namespace",
+                            ws.name,
+                            ns,
+                            f"namespace is marked as belonging to {owner!r}",
+                        )
+                    )
+                for table in catalog.list_tables((ns,)):
+                    ident = f"{ns}.{table}"
+                    location = catalog.table_info(ident).location.rstrip("/") + "/"
+                    if not location.startswith(prefix):
+                        out.append(
+                            Violation(
+                                "table_outside_prefix",
+                                ws.name,
+                                ident,
+                                f"location {location} is outside {prefix}",
+                            )
+                        )
+        except SadeemError as exc:
+            out.append(Violation("unchecked", ws.name, "catalog", f"could not check: {exc}"))
+        return out
+
+    def _orphans(
+        self, actor: Actor, all_ws: list[WorkspaceView], owner_of: dict[str, str]
+    ) -> list[Violation]:
+        out: list[Violation] = []
+        seen: set[str | None] = set()
+        for ws in all_ws:
+            key = ws.catalog_connection
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                catalog = self.lakehouse.catalog(actor, ws)
+                for ns_tuple in catalog.list_namespaces():
+                    ns = ".".join(ns_tuple)
+                    if ns not in owner_of:
+                        out.append(
+                            Violation(
+                                "orphan_namespace",
+                                None,
+                                ns,
+                                f"belongs to no workspace (catalog {key or 'embedded'})",
+                            )
+                        )
+            except SadeemError as exc:
+                out.append(Violation("unchecked", None, key or "embedded", str(exc)))
+        return out
+
+    # -- jobs and connections ---------------------------------------------------------------
+
+    def _jobs_and_connections(
+        self, targets: list[WorkspaceView], owner_of: dict[str, str]
+    ) -> list[Violation]:
+        out: list[Violation] = []
+        names = {w.name for w in targets}
+        with self.unit() as s:
+            ws_names = dict(s.execute(select(Workspace.id, Workspace.name)).all())
+            conns = {c.id: c for c in s.scalars(select(Connection))}
+            rows = s.execute(
+                select(Job, JobVersion)
+                .join(
+                    JobVersion,
+                    (JobVersion.job_id == Job.id) & (JobVersion.version == Job.current_version),
+                )
+                .where(Job.archived_at.is_(None))
+            ).all()
+            for ws_id, ws_name in ws_names.items():
+                if ws_name not in names:
+                    continue
+                ws_row = s.get(Workspace, ws_id)
+                for field in (
+                    "storage_connection_id",
+                    "catalog_connection_id",
+                    "sql_connection_id",
+                ):
+                    conn = conns.get(getattr(ws_row, field))
+                    if conn and conn.workspace_id not in (None, ws_id):
+                        out.append(
+                            Violation(
+                                "connection_shared",
+                                ws_name,
+                                conn.name,
+                                f"default {field[:-3]} is owned by workspace "
+                                f"{ws_names.get(conn.workspace_id)!r}",
+                            )
+                        )
+            for job, version in rows:
+                ws_name = ws_names.get(job.workspace_id)
+                if ws_name not in names:
+                    continue
+                conn = conns.get(job.connection_id)
+                if conn and conn.workspace_id not in (None, job.workspace_id):
+                    out.append(
+                        Violation(
+                            "connection_shared",
+                            ws_name,
+                            f"job {job.name}",
+                            f"uses connection {conn.name!r} owned by workspace "
+                            f"{ws_names.get(conn.workspace_id)!r}",
+                        )
+                    )
+                if job.type != "sql":
+                    continue
+                try:
+                    fp = footprint(job_sql(version.definition))
+                except QueryError as exc:
+                    out.append(
+                        Violation(
+                            "unchecked",
+                            ws_name,
+                            f"job {job.name}",
+                            f"SQL could not be parsed: {exc}",
+                        )
+                    )
+                    continue
+                for ns in sorted(fp.namespaces):
+                    other = owner_of.get(ns)
+                    if other is not None and other != ws_name:
+                        verb = "writes" if any(t.namespace == ns for t in fp.writes) else "reads"
+                        out.append(
+                            Violation(
+                                "job_crosses",
+                                ws_name,
+                                f"job {job.name}",
+                                f"{verb} {ns}, which belongs to workspace {other!r}",
+                            )
+                        )
+        return out
