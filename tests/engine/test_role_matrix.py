@@ -115,6 +115,7 @@ CASES = [
 COVERED_ELSEWHERE = {
     "workspace.provision",
     "workspace.check",
+    "workspace.check.all",
     "connection.test",
     "audit.read.workspace",
     "audit.read.all",
