@@ -73,3 +73,15 @@ def make_member(services, admin) -> Callable:
         return Actor(username, "test")
 
     return make
+
+
+@pytest.fixture
+def actors(services, admin, make_member) -> dict:
+    """Workspace `team` with one member per role, plus `admin` and an `outsider`."""
+    from engine.services.base import WORKSPACE_ROLES
+
+    services.workspaces.create(admin, "team")
+    out = {"admin": admin, "outsider": make_member(None, None, name="outsider")}
+    for role in WORKSPACE_ROLES:
+        out[role] = make_member("team", role, name=f"the_{role}")
+    return out
