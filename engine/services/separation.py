@@ -69,9 +69,7 @@ class SeparationService(Service):
 
     # -- storage and catalog ----------------------------------------------------------------
 
-    def _storage(
-        self, actor: Actor, ws: WorkspaceView, owner_of: dict[str, str]
-    ) -> list[Violation]:
+    def _storage(self, actor: Actor, ws: WorkspaceView) -> list[Violation]:
         out: list[Violation] = []
         try:
             catalog = self.lakehouse.catalog(actor, ws)
