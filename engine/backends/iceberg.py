@@ -171,6 +171,9 @@ class IcebergCatalog:
     # -- tables -----------------------------------------------------------------------------
 
     def list_tables(self, namespace: tuple[str, ...]) -> list[str]:
+        # Some REST catalogs answer an empty list for a missing namespace; be consistent.
+        if not self.namespace_exists(namespace):
+            raise NotFound(f"namespace {_ns(namespace)} does not exist")
         idents = self._call(
             f"namespace {_ns(namespace)}", self.pyiceberg_catalog().list_tables, namespace
         )
