@@ -262,7 +262,7 @@ class DuckDBBackend:
                 if written is not None:
                     reader = written
                     continue
-            rel = cursor.sql(text)
+            rel = _relation(cursor, text)
             if rel is None:
                 reader = _summary({"statement": i + 1, "status": "ok"})
             else:
@@ -347,8 +347,15 @@ class DuckDBBackend:
                 return _summary({"table": f"{target.db}.{target.name}", "rows": 0})
             if exists:
                 table = self._catalog.load_table(ident)
-                table.overwrite(result)  # one atomic commit: readers see old or new
-            else:
+                try:
+                    result = result.cast(table.schema().as_arrow())
+                except (ValueError, TypeError, KeyError, NotImplementedError):
+                    # A different schema: replace the table itself (its history restarts).
+                    self._catalog.drop_table(ident)
+                    exists = False
+                else:
+                    table.overwrite(result)  # one atomic commit: readers see old or new
+            if not exists:
                 # Schema and data in one transaction: a failed CTAS leaves no empty table.
                 txn = self._catalog.create_table_transaction(ident, schema=result.schema)
                 txn.append(result)
@@ -379,7 +386,7 @@ class DuckDBBackend:
             self._exposed.pop(f"{target.db}.{target.name}", None)
             return _summary({"table": f"{target.db}.{target.name}", "rows": result.num_rows})
         if isinstance(stmt, exp.Drop) and (stmt.args.get("kind") or "").upper() == "TABLE":
-            target = stmt.this
+            target = stmt.find(exp.Table)
             if isinstance(target, exp.Table) and target.db:
                 ident = (target.db, target.name)
                 if self._catalog.table_exists(ident):
@@ -402,6 +409,22 @@ class DuckDBBackend:
                     "rewrite with CREATE OR REPLACE TABLE ... AS SELECT"
                 )
         return None
+
+
+def _relation(cursor: duckdb.DuckDBPyConnection, text: str) -> Any:
+    """`cursor.sql()` streams Arrow without a copy but drops error positions; compile-time
+    errors (parser, binder, catalog) fail before any work, so asking `execute()` again for
+    the positioned message costs nothing."""
+    import duckdb
+
+    try:
+        return cursor.sql(text)
+    except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException) as exc:
+        try:
+            cursor.execute(text)
+        except duckdb.Error as positioned:
+            raise positioned from None
+        raise exc from None
 
 
 def _summary(values: dict[str, Any]) -> pa.RecordBatchReader:
