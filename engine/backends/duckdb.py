@@ -59,12 +59,11 @@ class DuckDBQuery:
         self._sql = sql
         self._on_progress = on_progress
         self._cursor = backend._connection.cursor()
-        for setting in (
-            "enable_progress_bar=true",
-            "enable_progress_bar_print=false",
-            "progress_bar_time=0",
-        ):
-            self._cursor.execute(f"SET {setting}")
+        # Progress settings are per connection in DuckDB (they cannot be set globally).
+        self._cursor.execute(
+            "SET enable_progress_bar=true; SET enable_progress_bar_print=false; "
+            "SET progress_bar_time=0"
+        )
         self._reader: pa.RecordBatchReader | None = None
         self._pending: pa.RecordBatch | None = None  # rows cut off by a capped fetch()
         self._id = str(uuid.uuid4())
