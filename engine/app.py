@@ -11,6 +11,7 @@ from engine.services.audit import AuditService
 from engine.services.base import EngineContext
 from engine.services.catalog import CatalogService
 from engine.services.connections import ConnectionService
+from engine.services.demo import DemoService
 from engine.services.health import HealthService
 from engine.services.lakehouse import Lakehouse
 from engine.services.provisioning import ProvisioningService
@@ -36,6 +37,7 @@ class Services:
         self.catalog = CatalogService(ctx, self.workspaces, self.lakehouse)
         self.sql = SqlService(ctx, self.workspaces, self.lakehouse)
         self.health = HealthService(ctx, self.connections, self.lakehouse)
+        self.demo = DemoService(ctx, self)
 
     @property
     def settings(self) -> Settings:

@@ -11,7 +11,17 @@ from collections.abc import Sequence
 from engine import __version__
 
 # Command groups, one module each under engine/cli/, each with `register(subparsers, common)`.
-GROUPS = ("config", "db", "workspace", "connection", "user", "audit", "catalog", "sql")
+GROUPS = (
+    "config",
+    "db",
+    "workspace",
+    "connection",
+    "user",
+    "audit",
+    "catalog",
+    "sql",
+    "demo",
+)
 
 
 def common_options() -> argparse.ArgumentParser:
