@@ -12,9 +12,12 @@ from engine.services.base import EngineContext
 from engine.services.catalog import CatalogService
 from engine.services.connections import ConnectionService
 from engine.services.demo import DemoService
+from engine.services.engine_state import EngineStateService
 from engine.services.health import HealthService
+from engine.services.jobs import JobService
 from engine.services.lakehouse import Lakehouse
 from engine.services.provisioning import ProvisioningService
+from engine.services.runs import RunService
 from engine.services.separation import SeparationService
 from engine.services.sql import SqlService
 from engine.services.users import UserService
@@ -37,6 +40,9 @@ class Services:
         self.catalog = CatalogService(ctx, self.workspaces, self.lakehouse)
         self.sql = SqlService(ctx, self.workspaces, self.lakehouse)
         self.health = HealthService(ctx, self.connections, self.lakehouse)
+        self.jobs = JobService(ctx)
+        self.runs = RunService(ctx)
+        self.engine_state = EngineStateService(ctx)
         self.demo = DemoService(ctx, self)
 
     @property

@@ -89,3 +89,26 @@ def footprint(sql: str, dialect: str = "trino") -> SqlFootprint:
                 continue
             fp.reads.add(TableRef(table.catalog, table.db, table.name))
     return fp
+
+
+def split_text(sql: str) -> list[str]:
+    """The statements of a script as the author wrote them (split on top-level `;` tokens,
+    so semicolons inside strings and comments do not count)."""
+    from sqlglot.tokens import Tokenizer, TokenType
+
+    try:
+        tokens = Tokenizer().tokenize(sql)
+    except Exception:  # unknown syntax: hand the whole text to the engine as one statement
+        return [sql.strip()] if sql.strip() else []
+    pieces, start = [], 0
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            pieces.append(sql[start:token.start])
+            start = token.end + 1
+    pieces.append(sql[start:])
+    return [p.strip() for p in pieces if _has_code(p)]
+
+
+def _has_code(text: str) -> bool:
+    lines = [line.split("--", 1)[0].strip() for line in text.strip().splitlines()]
+    return any(lines)

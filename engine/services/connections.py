@@ -206,10 +206,13 @@ class ConnectionService(Service):
         with self.unit() as s:
             return view(s, self._get(s, actor, name))
 
-    def resolve(self, actor: Actor, name: str, workspace: str | None = None) -> ResolvedConnection:
-        """The connection with secrets resolved, checking that `workspace` may use it."""
+    def resolve(
+        self, actor: Actor | None, name: str, workspace: str | None = None
+    ) -> ResolvedConnection:
+        """The connection with secrets resolved, checking that `workspace` may use it.
+        `actor=None` is the engine itself running a job (no user visibility check)."""
         with self.unit() as s:
-            conn = self._get(s, actor, name)
+            conn = self._get(s, actor, name) if actor else self._by_name(s, name)
             owner = s.get(Workspace, conn.workspace_id) if conn.workspace_id else None
             if owner is not None and workspace is not None and owner.name != workspace:
                 raise ValidationError(
@@ -246,6 +249,13 @@ class ConnectionService(Service):
         authorize(s, actor, f"connection.{verb}.workspace", ws)
         ensure_active(ws)
         return ws
+
+    @staticmethod
+    def _by_name(s: Session, name: str) -> Connection:
+        conn = s.scalar(select(Connection).where(Connection.name == name))
+        if conn is None:
+            raise NotFound(f"connection {name!r} does not exist")
+        return conn
 
     @staticmethod
     def _get(s: Session, actor: Actor, name: str) -> Connection:

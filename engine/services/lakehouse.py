@@ -31,13 +31,13 @@ class Lakehouse(Service):
         self.connections = connections
         self._embedded_catalog: CatalogBackend | None = None
 
-    def store(self, actor: Actor, ws: WorkspaceView) -> ObjectStore:
+    def store(self, actor: Actor | None, ws: WorkspaceView) -> ObjectStore:
         if ws.storage_connection:
             conn = self.connections.resolve(actor, ws.storage_connection, ws.name)
             return factory.object_store(conn.type, conn.config)
         return factory.local_store(self.ctx.settings.data_dir)
 
-    def catalog(self, actor: Actor, ws: WorkspaceView) -> CatalogBackend:
+    def catalog(self, actor: Actor | None, ws: WorkspaceView) -> CatalogBackend:
         if ws.catalog_connection:
             conn = self.connections.resolve(actor, ws.catalog_connection, ws.name)
             return factory.catalog(conn.type, conn.config, name=conn.name)
@@ -50,7 +50,7 @@ class Lakehouse(Service):
         return self._embedded_catalog
 
     def sql(
-        self, actor: Actor, ws: WorkspaceView, connection: str | None = None
+        self, actor: Actor | None, ws: WorkspaceView, connection: str | None = None
     ) -> tuple[str, SqlBackend]:
         """(connection name, backend) for the given or the workspace's SQL connection."""
         name = connection or ws.sql_connection

@@ -1,0 +1,134 @@
+"""The engine process: heartbeat, scheduler lease, dispatcher and reconciliation.
+
+The console embeds one; `sadeem engine serve` runs one headless. Several may share a
+PostgreSQL metadata DB: any of them executes queued runs, only the lease holder fires
+schedules.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+from engine.runner.dispatcher import Dispatcher
+from engine.runner.reconcile import Reconciler
+from engine.runner.scheduler import Scheduler
+
+log = logging.getLogger("sadeem.engine")
+LEASE = "scheduler"
+WORKSPACE_LIMIT = 8
+
+
+class Engine:
+    def __init__(
+        self,
+        services: Any,
+        *,
+        engine_id: str | None = None,
+        schedule: bool = True,
+        dispatch: bool = True,
+        poll_interval: float = 0.25,
+    ) -> None:
+        settings = services.settings
+        self.services = services
+        self.id = engine_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.schedule_enabled = schedule
+        self.dispatch_enabled = dispatch
+        self.poll_interval = poll_interval
+        self.heartbeat_s = settings.heartbeat_seconds
+        self.lease_s = settings.lease_seconds
+        self.grace_s = settings.shutdown_grace_seconds
+        self.dispatcher = Dispatcher(
+            services, self.id, settings.max_concurrent_runs, WORKSPACE_LIMIT
+        )
+        self.scheduler = Scheduler(services)
+        self.reconciler = Reconciler(services, self.id, stale_after_s=self.lease_s)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.holds_lease = False
+
+    def start(self) -> Engine:
+        state = self.services.engine_state
+        state.heartbeat(self.id, socket.gethostname(), os.getpid())
+        self.reconciler.sweep()
+        self._spawn(self._heartbeat_loop, "heartbeat")
+        if self.dispatch_enabled:
+            self._spawn(self._dispatch_loop, "dispatch")
+        log.info("engine started", extra={"engine": self.id})
+        return self
+
+    def _spawn(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=f"engine-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _heartbeat_loop(self) -> None:
+        state = self.services.engine_state
+        last_sweep = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                state.heartbeat(self.id, socket.gethostname(), os.getpid())
+                if self.schedule_enabled:
+                    self._lease_tick()
+                if time.monotonic() - last_sweep >= self.lease_s / 2:
+                    last_sweep = time.monotonic()
+                    self.reconciler.sweep()
+            except Exception:  # the metadata DB may blip; keep beating
+                log.exception("heartbeat failed")
+            self._stop.wait(self.heartbeat_s)
+
+    def _lease_tick(self) -> None:
+        held = self.services.engine_state.acquire_lease(LEASE, self.id, self.lease_s)
+        if held and not self.scheduler.running:
+            log.info("took the scheduler lease", extra={"engine": self.id})
+            self.scheduler.start()
+        elif held:
+            self.scheduler.sync()
+        elif self.scheduler.running:
+            log.warning("lost the scheduler lease", extra={"engine": self.id})
+            self.scheduler.stop()
+        self.holds_lease = held
+
+    def _dispatch_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                started = self.dispatcher.tick()
+            except Exception:
+                log.exception("claim failed")
+                started = []
+            if not started:
+                self._stop.wait(self.poll_interval)
+
+    def stop(self, grace_s: float | None = None) -> list[int]:
+        """Stop claiming, let running runs finish up to the grace period, release the lease.
+        Runs still going after it are left for another engine to reconcile."""
+        self._stop.set()
+        self.scheduler.stop()
+        pending = self.dispatcher.stop(self.grace_s if grace_s is None else grace_s)
+        state = self.services.engine_state
+        state.release_lease(LEASE, self.id)
+        state.stopped(self.id)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        log.info("engine stopped", extra={"engine": self.id, "unfinished": pending})
+        return pending
+
+    def serve_forever(self) -> None:
+        """Run until SIGTERM or SIGINT, then stop gracefully."""
+        done = threading.Event()
+
+        def handler(signum: int, _frame: Any) -> None:
+            log.info("signal received; stopping", extra={"signal": signum})
+            done.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+        self.start()
+        done.wait()
+        self.stop()

@@ -1,0 +1,528 @@
+"""Jobs: versioned SQL and Spark definitions, their schedules and upstream links."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import connection_types as ct
+from engine.context import Actor
+from engine.errors import Conflict, NotFound, ValidationError
+from engine.identifiers import check_identifier
+from engine.models import Connection, Job, JobUpstream, JobVersion, Run, Schedule, utcnow
+from engine.scheduling import next_fire, trigger
+from engine.services import audit
+from engine.services.base import Service, authorize, ensure_active, get_workspace
+from engine.templating import variables
+
+JOB_TYPES = ("sql", "spark")
+MODES = ("append", "overwrite")
+CATCHUP = ("none", "latest", "all")
+OVERLAP = ("skip", "queue")
+_MEMORY = re.compile(r"\d+[kmgt]?", re.I)
+SQL_KEYS = {"sql", "target_table", "mode", "params"}
+SPARK_KEYS = {
+    "main_application_file",
+    "main_class",
+    "arguments",
+    "spark_conf",
+    "app_type",
+    "driver_cores",
+    "driver_memory",
+    "executor_cores",
+    "executor_memory",
+    "executor_instances",
+    "image",
+    "spark_version",
+    "params",
+}
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    cron: str
+    timezone: str
+    paused: bool
+    catchup: str
+    catchup_window_seconds: int
+    overlap: str
+    next_fire: datetime | None
+
+
+@dataclass(frozen=True)
+class JobView:
+    workspace: str
+    name: str
+    type: str
+    connection: str | None
+    version: int
+    definition: dict[str, Any]
+    description: str
+    timeout_seconds: int | None
+    max_retries: int
+    retry_backoff_seconds: int
+    retry_backoff_max_seconds: int
+    max_concurrent_runs: int
+    upstream: list[str]
+    schedule: ScheduleView | None
+    last_run_state: str | None
+    last_run_at: datetime | None
+    created_by: str
+
+
+def check_definition(job_type: str, definition: dict[str, Any]) -> dict[str, Any]:
+    """A normalised copy of a job definition, or a ValidationError naming the field."""
+    if job_type not in JOB_TYPES:
+        raise ValidationError(f"must be one of {', '.join(JOB_TYPES)}", field="type")
+    d = dict(definition)
+    allowed = SQL_KEYS if job_type == "sql" else SPARK_KEYS
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise ValidationError(
+            f"unknown field for a {job_type} job; known: {', '.join(sorted(allowed))}",
+            field=unknown[0],
+        )
+    params = d.setdefault("params", {})
+    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+        raise ValidationError("must be a mapping of name to default value", field="params")
+    for key in params:
+        check_identifier(key, "params")
+    if job_type == "sql":
+        sql = d.get("sql")
+        if not isinstance(sql, str) or not sql.strip():
+            raise ValidationError("a sql job needs its SQL text", field="sql")
+        if len(sql) > 1_000_000:
+            raise ValidationError("longer than 1,000,000 characters", field="sql")
+        for var in variables(sql):
+            if var not in ("workspace", "ds", "run_id") and not (
+                var.startswith("params.") and var[7:] in params
+            ):
+                raise ValidationError(
+                    f"unknown template variable {var!r}: use workspace, ds, run_id or a "
+                    "declared params.NAME",
+                    field="sql",
+                )
+        target = d.get("target_table")
+        if target is not None:
+            parts = str(target).split(".")
+            if len(parts) != 2:
+                raise ValidationError("must be NAMESPACE.TABLE", field="target_table")
+            for part in parts:
+                check_identifier(part, "target_table")
+        d["mode"] = d.get("mode") or "append"
+        if d["mode"] not in MODES:
+            raise ValidationError(f"must be one of {', '.join(MODES)}", field="mode")
+        return d
+    if not d.get("main_application_file"):
+        raise ValidationError("a spark job needs its application file", "main_application_file")
+    d.setdefault(
+        "app_type", "Python" if str(d["main_application_file"]).endswith(".py") else "Scala"
+    )
+    if d["app_type"] not in ("Python", "Scala", "Java", "R"):
+        raise ValidationError("must be Python, Scala, Java or R", field="app_type")
+    if d["app_type"] in ("Scala", "Java") and not d.get("main_class"):
+        raise ValidationError("a Scala or Java application needs its main class", "main_class")
+    for key in ("driver_cores", "executor_cores", "executor_instances"):
+        if key in d and (not isinstance(d[key], int) or isinstance(d[key], bool) or d[key] < 1):
+            raise ValidationError("must be a whole number >= 1", field=key)
+    for key in ("driver_memory", "executor_memory"):
+        if key in d and not _MEMORY.fullmatch(str(d[key])):
+            raise ValidationError("must look like 512m or 2g", field=key)
+    if not isinstance(d.get("arguments", []), list):
+        raise ValidationError("must be a list of strings", field="arguments")
+    if not isinstance(d.get("spark_conf", {}), dict):
+        raise ValidationError("must be a mapping", field="spark_conf")
+    return d
+
+
+def _check_limits(**values: Any) -> None:
+    for name, value in values.items():
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValidationError("must be a whole number", field=name)
+        minimum = 1 if name in ("max_concurrent_runs", "timeout_seconds") else 0
+        if value < minimum:
+            raise ValidationError(f"must be >= {minimum}", field=name)
+
+
+def _schedule_view(s: Schedule | None) -> ScheduleView | None:
+    if s is None:
+        return None
+    nxt = None if s.paused else next_fire(trigger(s.cron, s.timezone), utcnow())
+    return ScheduleView(
+        s.cron, s.timezone, s.paused, s.catchup, s.catchup_window_seconds, s.overlap, nxt
+    )
+
+
+def job_view(s: Session, job: Job, workspace: str) -> JobView:
+    version = s.scalar(
+        select(JobVersion).where(
+            JobVersion.job_id == job.id, JobVersion.version == job.current_version
+        )
+    )
+    conn = s.get(Connection, job.connection_id) if job.connection_id else None
+    ups = s.scalars(
+        select(Job.name)
+        .join(JobUpstream, JobUpstream.upstream_job_id == Job.id)
+        .where(JobUpstream.job_id == job.id)
+        .order_by(Job.name)
+    ).all()
+    sched = s.scalar(select(Schedule).where(Schedule.job_id == job.id))
+    last = s.execute(
+        select(Run.state, Run.queued_at)
+        .where(Run.job_id == job.id)
+        .order_by(Run.id.desc())
+        .limit(1)
+    ).first()
+    return JobView(
+        workspace,
+        job.name,
+        job.type,
+        conn.name if conn else None,
+        job.current_version,
+        dict(version.definition) if version else {},
+        job.description,
+        job.timeout_seconds,
+        job.max_retries,
+        job.retry_backoff_seconds,
+        job.retry_backoff_max_seconds,
+        job.max_concurrent_runs,
+        list(ups),
+        _schedule_view(sched),
+        last[0] if last else None,
+        last[1] if last else None,
+        job.created_by,
+    )
+
+
+def get_job(s: Session, workspace_id: int, name: str) -> Job:
+    job = s.scalar(
+        select(Job).where(
+            Job.workspace_id == workspace_id, Job.name == name, Job.archived_at.is_(None)
+        )
+    )
+    if job is None:
+        raise NotFound(f"job {name!r} does not exist")
+    return job
+
+
+class JobService(Service):
+    def create(
+        self,
+        actor: Actor,
+        workspace: str,
+        name: str,
+        type: str,
+        definition: dict[str, Any],
+        *,
+        connection: str | None = None,
+        description: str = "",
+        timeout_seconds: int | None = None,
+        max_retries: int = 0,
+        retry_backoff_seconds: int = 60,
+        retry_backoff_max_seconds: int = 3600,
+        max_concurrent_runs: int = 1,
+        upstream: list[str] | tuple[str, ...] = (),
+    ) -> JobView:
+        check_identifier(name)
+        clean = check_definition(type, definition)
+        _check_limits(
+            timeout_seconds=timeout_seconds,
+            max_retries=max_retries,
+            retry_backoff_seconds=retry_backoff_seconds,
+            retry_backoff_max_seconds=retry_backoff_max_seconds,
+            max_concurrent_runs=max_concurrent_runs,
+        )
+        with self.unit() as s:
+            ws = get_workspace(s, workspace)
+            authorize(s, actor, "job.create", ws)
+            ensure_active(ws)
+            if s.scalar(select(Job).where(Job.workspace_id == ws.id, Job.name == name)):
+                raise Conflict(f"job {name!r} already exists in {workspace!r}")
+            conn_id = self._connection(s, type, connection, ws.id)
+            job = Job(
+                workspace_id=ws.id,
+                name=name,
+                type=type,
+                connection_id=conn_id,
+                description=description,
+                timeout_seconds=timeout_seconds,
+                max_retries=max_retries,
+                retry_backoff_seconds=retry_backoff_seconds,
+                retry_backoff_max_seconds=retry_backoff_max_seconds,
+                max_concurrent_runs=max_concurrent_runs,
+                created_by=actor.username,
+            )
+            s.add(job)
+            s.flush()
+            s.add(JobVersion(job_id=job.id, version=1, definition=clean, created_by=actor.username))
+            self._set_upstream(s, job, ws.id, upstream)
+            s.flush()
+            audit.record(
+                s,
+                actor,
+                "job.create",
+                "job",
+                name,
+                workspace=workspace,
+                details={"type": type, "connection": connection, "upstream": list(upstream)},
+            )
+            return job_view(s, job, workspace)
+
+    def edit(
+        self,
+        actor: Actor,
+        workspace: str,
+        name: str,
+        *,
+        definition: dict[str, Any] | None = None,
+        connection: str | None = None,
+        description: str | None = None,
+        upstream: list[str] | None = None,
+        **settings: Any,
+    ) -> JobView:
+        """Change a job; a changed definition becomes a new version."""
+        allowed = {
+            "timeout_seconds",
+            "max_retries",
+            "retry_backoff_seconds",
+            "retry_backoff_max_seconds",
+            "max_concurrent_runs",
+        }
+        unknown = sorted(set(settings) - allowed)
+        if unknown:
+            raise ValidationError("not a job setting", field=unknown[0])
+        _check_limits(**settings)
+        with self.unit() as s:
+            ws = get_workspace(s, workspace)
+            authorize(s, actor, "job.edit", ws)
+            ensure_active(ws)
+            job = get_job(s, ws.id, name)
+            changes: dict[str, Any] = {}
+            if definition is not None:
+                current = s.scalar(
+                    select(JobVersion).where(
+                        JobVersion.job_id == job.id, JobVersion.version == job.current_version
+                    )
+                )
+                merged = {**(current.definition if current else {}), **definition}
+                clean = check_definition(job.type, merged)
+                if current is None or clean != current.definition:
+                    job.current_version += 1
+                    s.add(
+                        JobVersion(
+                            job_id=job.id,
+                            version=job.current_version,
+                            definition=clean,
+                            created_by=actor.username,
+                        )
+                    )
+                    changes["version"] = job.current_version
+            if connection is not None:
+                job.connection_id = self._connection(s, job.type, connection or None, ws.id)
+                changes["connection"] = connection or None
+            if description is not None and description != job.description:
+                job.description = changes["description"] = description
+            for key, value in settings.items():
+                if value is not None and getattr(job, key) != value:
+                    setattr(job, key, value)
+                    changes[key] = value
+            if upstream is not None:
+                self._set_upstream(s, job, ws.id, upstream)
+                changes["upstream"] = list(upstream)
+            if changes:
+                s.flush()
+                audit.record(
+                    s, actor, "job.edit", "job", name, workspace=workspace, details=changes
+                )
+            return job_view(s, job, workspace)
+
+    def set_schedule(
+        self,
+        actor: Actor,
+        workspace: str,
+        name: str,
+        cron: str,
+        *,
+        timezone: str = "UTC",
+        catchup: str = "none",
+        catchup_window_seconds: int = 86400,
+        overlap: str = "skip",
+        paused: bool = False,
+    ) -> JobView:
+        trigger(cron, timezone)  # validates both
+        if catchup not in CATCHUP:
+            raise ValidationError(f"must be one of {', '.join(CATCHUP)}", field="catchup")
+        if overlap not in OVERLAP:
+            raise ValidationError(f"must be one of {', '.join(OVERLAP)}", field="overlap")
+        _check_limits(catchup_window_seconds=catchup_window_seconds)
+        with self.unit() as s:
+            ws = get_workspace(s, workspace)
+            authorize(s, actor, "job.edit", ws)
+            ensure_active(ws)
+            job = get_job(s, ws.id, name)
+            sched = s.scalar(select(Schedule).where(Schedule.job_id == job.id))
+            if sched is None:
+                # Start from now: a new schedule does not catch up on its own past.
+                sched = Schedule(job_id=job.id, last_scheduled_for=utcnow(), cron=cron)
+                s.add(sched)
+            sched.cron, sched.timezone, sched.paused = cron, timezone, paused
+            sched.catchup, sched.catchup_window_seconds = catchup, catchup_window_seconds
+            sched.overlap = overlap
+            sched.updated_at = utcnow()
+            s.flush()
+            audit.record(
+                s,
+                actor,
+                "job.schedule",
+                "job",
+                name,
+                workspace=workspace,
+                details={
+                    "cron": cron,
+                    "timezone": timezone,
+                    "catchup": catchup,
+                    "overlap": overlap,
+                    "paused": paused,
+                },
+            )
+            return job_view(s, job, workspace)
+
+    def pause(self, actor: Actor, workspace: str, name: str, paused: bool = True) -> JobView:
+        with self.unit() as s:
+            ws = get_workspace(s, workspace)
+            authorize(s, actor, "job.pause", ws)
+            ensure_active(ws)
+            job = get_job(s, ws.id, name)
+            sched = s.scalar(select(Schedule).where(Schedule.job_id == job.id))
+            if sched is None:
+                raise Conflict(f"job {name!r} has no schedule to pause or resume")
+            if sched.paused == paused:
+                raise Conflict(f"job {name!r} is already {'paused' if paused else 'active'}")
+            sched.paused = paused
+            sched.updated_at = utcnow()
+            if not paused and sched.catchup == "none":
+                sched.last_scheduled_for = utcnow()
+            audit.record(
+                s, actor, "job.pause" if paused else "job.resume", "job", name, workspace=workspace
+            )
+            return job_view(s, job, workspace)
+
+    def get(self, actor: Actor, workspace: str, name: str) -> JobView:
+        with self.unit() as s:
+            ws = get_workspace(s, workspace)
+            authorize(s, actor, "job.show", ws)
+            return job_view(s, get_job(s, ws.id, name), workspace)
+
+    def list(self, actor: Actor, workspace: str) -> list[JobView]:
+        with self.unit() as s:
+            ws = get_workspace(s, workspace)
+            authorize(s, actor, "job.show", ws)
+            jobs = s.scalars(
+                select(Job)
+                .where(Job.workspace_id == ws.id, Job.archived_at.is_(None))
+                .order_by(Job.name)
+            )
+            return [job_view(s, j, workspace) for j in jobs]
+
+    def versions(self, actor: Actor, workspace: str, name: str) -> list[dict[str, Any]]:
+        with self.unit() as s:
+            ws = get_workspace(s, workspace)
+            authorize(s, actor, "job.show", ws)
+            job = get_job(s, ws.id, name)
+            rows = s.scalars(
+                select(JobVersion).where(JobVersion.job_id == job.id).order_by(JobVersion.version)
+            )
+            return [
+                {
+                    "version": v.version,
+                    "created_at": v.created_at,
+                    "created_by": v.created_by,
+                    "definition": v.definition,
+                }
+                for v in rows
+            ]
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _connection(s: Session, job_type: str, name: str | None, ws_id: int) -> int | None:
+        if not name:
+            if job_type == "spark":
+                raise ValidationError(
+                    "a spark job needs a spark_operator or spark_local connection",
+                    field="connection",
+                )
+            return None  # the workspace's SQL connection, or the embedded DuckDB
+        conn = s.scalar(select(Connection).where(Connection.name == name))
+        if conn is None:
+            raise ValidationError(f"connection {name!r} does not exist", field="connection")
+        kinds = ct.SQL_TYPES if job_type == "sql" else ct.BATCH_TYPES
+        if conn.type not in kinds:
+            raise ValidationError(
+                f"a {job_type} job cannot run on a {conn.type} connection; use "
+                f"{' or '.join(sorted(kinds))}",
+                field="connection",
+            )
+        if conn.workspace_id not in (None, ws_id):
+            raise ValidationError(
+                f"connection {name!r} belongs to another workspace", field="connection"
+            )
+        return conn.id
+
+    @staticmethod
+    def _set_upstream(s: Session, job: Job, ws_id: int, names: list[str] | tuple[str, ...]) -> None:
+        ids = []
+        for up in names:
+            other = s.scalar(select(Job).where(Job.workspace_id == ws_id, Job.name == up))
+            if other is None:
+                raise ValidationError(
+                    f"upstream job {up!r} does not exist in this workspace", field="upstream"
+                )
+            if other.id == job.id:
+                raise ValidationError("a job cannot be its own upstream", field="upstream")
+            ids.append(other.id)
+        edges = {
+            (a, b)
+            for a, b in s.execute(
+                select(JobUpstream.job_id, JobUpstream.upstream_job_id)
+                .join(Job, Job.id == JobUpstream.job_id)
+                .where(Job.workspace_id == ws_id)
+            )
+            if a != job.id
+        }
+        edges |= {(job.id, i) for i in ids}
+        # Depth-first from the job along upstream edges: reaching the job again is a cycle.
+        graph: dict[int, list[int]] = {}
+        for a, b in edges:
+            graph.setdefault(a, []).append(b)
+        stack, seen = list(graph.get(job.id, [])), set()
+        while stack:
+            node = stack.pop()
+            if node == job.id:
+                raise ValidationError("these upstream jobs would make a cycle", "upstream")
+            if node not in seen:
+                seen.add(node)
+                stack.extend(graph.get(node, []))
+        for old in s.scalars(select(JobUpstream).where(JobUpstream.job_id == job.id)):
+            s.delete(old)
+        s.flush()
+        for i in ids:
+            s.add(JobUpstream(job_id=job.id, upstream_job_id=i))
+
+
+def count_running(s: Session, job_id: int) -> int:
+    return (
+        s.scalar(
+            select(func.count())
+            .select_from(Run)
+            .where(Run.job_id == job_id, Run.state.in_(("queued", "running", "cancelling")))
+        )
+        or 0
+    )
