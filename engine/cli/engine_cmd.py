@@ -31,7 +31,7 @@ def serve_engine(cli) -> int:  # type: ignore[no-untyped-def]
 def engine_status(cli) -> int:  # type: ignore[no-untyped-def]
     from engine.cli.output import emit
 
-    cli.actor  # noqa: B018 - only registered users may look
+    # Operational counts only; no user registration, so probes never create users.
     status = cli.services.engine_state.status()
     emit(cli, status)
     return 0
