@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.backends.base import CatalogBackend, ObjectStore, SqlBackend
+from engine.backends.base import BatchBackend, CatalogBackend, ObjectStore, SqlBackend
 from engine.errors import ValidationError
 
 
@@ -86,3 +86,30 @@ def sql_backend(
             memory_limit=config.get("memory_limit"),
         )
     raise ValidationError(f"a {conn_type} connection cannot run SQL", "connection")
+
+
+def batch_backend(conn_type: str, config: dict[str, Any], data_dir: Path) -> BatchBackend:
+    if conn_type == "spark_local":
+        from engine.backends.spark_local import SparkLocalBackend
+
+        return SparkLocalBackend(
+            data_dir / "spark-local",
+            spark_submit=config.get("spark_submit"),
+            master=config.get("master") or "local[*]",
+            java_home=config.get("java_home"),
+        )
+    if conn_type == "spark_operator":
+        from engine.backends.spark_operator import SparkOperatorBackend
+
+        return SparkOperatorBackend(
+            namespace=config["namespace"],
+            api_server=config.get("api_server"),
+            token=config.get("token"),
+            kubeconfig=config.get("kubeconfig"),
+            verify_tls=config.get("verify_tls", True),
+            service_account=config.get("service_account") or "spark",
+            image=config.get("image"),
+            spark_version=config.get("spark_version") or "3.5.3",
+            ui_url_template=config.get("ui_url_template"),
+        )
+    raise ValidationError(f"a {conn_type} connection cannot run Spark jobs", "connection")
