@@ -149,6 +149,8 @@ class SparkLocalBackend:
                 time.sleep(0.2)
 
     def cancel(self, external_id: str) -> None:
+        """SIGTERM the process group, SIGKILL what is left after 5 s; returns when the whole
+        group (the JVM included) is gone."""
         pid, app_dir = self._dir(external_id)
         (app_dir / "cancelled").touch()
         for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -157,13 +159,13 @@ class SparkLocalBackend:
             except ProcessLookupError:
                 return
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and _alive(pid):
+            while time.monotonic() < deadline:
                 child = getattr(self, "_children", {}).get(pid)
                 if child is not None:
-                    child.poll()
+                    child.poll()  # reap our own child so it does not linger as a zombie
+                if not _group_alive(pid):
+                    return
                 time.sleep(0.1)
-            if not _alive(pid):
-                return
 
     def test(self) -> HealthResult:
         start = time.perf_counter()
@@ -195,6 +197,20 @@ class SparkLocalBackend:
             r"(https?://[^\s]+:40\d\d)", (app_dir / "output.log").read_text(errors="replace")
         )
         return m.group(1) if m else None
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any live (non-zombie) process is left in the process group."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 def _alive(pid: int) -> bool:

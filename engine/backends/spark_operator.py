@@ -5,10 +5,12 @@ operator's application states to Sadeem's run states."""
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
 from typing import Any
 
-from engine.backends.base import SparkAppSpec
-from engine.errors import ValidationError
+from engine.backends.base import BatchStatus, HealthResult, SparkAppSpec
+from engine.errors import BackendError, ValidationError
 
 GROUP, VERSION, PLURAL = "sparkoperator.k8s.io", "v1beta2", "sparkapplications"
 DEFAULT_IMAGE = "apache/spark:3.5.3-python3"
@@ -119,3 +121,243 @@ def spec_from_job(
         executor_instances=int(definition.get("executor_instances", 1)),
         labels=labels or {},
     )
+
+
+class SparkOperatorBackend:
+    """BatchBackend: SparkApplications through the Kubernetes API (kubernetes client)."""
+
+    def __init__(
+        self,
+        namespace: str,
+        *,
+        api_server: str | None = None,
+        token: str | None = None,
+        kubeconfig: str | None = None,
+        verify_tls: bool = True,
+        service_account: str = "spark",
+        image: str | None = None,
+        spark_version: str = "3.5.3",
+        ui_url_template: str | None = None,
+        request_timeout: float = 15,
+    ) -> None:
+        self.namespace = check_name(namespace, "namespace")
+        self.service_account = service_account
+        self.image = image or DEFAULT_IMAGE
+        self.spark_version = spark_version
+        self.ui_url_template = ui_url_template
+        self.timeout = request_timeout
+        self._api_server, self._token, self._kubeconfig = api_server, token, kubeconfig
+        self._verify = verify_tls
+        self._client: Any = None
+
+    def __repr__(self) -> str:
+        return f"SparkOperatorBackend(namespace={self.namespace!r})"
+
+    def _api(self) -> Any:
+        if self._client is None:
+            from kubernetes import client, config
+
+            cfg = client.Configuration()
+            if self._api_server:
+                cfg.host = self._api_server
+                cfg.verify_ssl = self._verify
+                if self._token:
+                    # The whole header value: this client version ignores api_key_prefix.
+                    cfg.api_key = {"authorization": f"Bearer {self._token}"}
+            else:
+                try:
+                    config.load_incluster_config(client_configuration=cfg)
+                except config.ConfigException:
+                    try:
+                        config.load_kube_config(
+                            config_file=self._kubeconfig, client_configuration=cfg
+                        )
+                    except (config.ConfigException, OSError) as exc:
+                        raise BackendError(
+                            f"no Kubernetes configuration: {exc}", kind="not_found"
+                        ) from None
+            self._client = client.ApiClient(cfg)
+        return self._client
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from kubernetes.client.exceptions import ApiException
+
+        kwargs.setdefault("_request_timeout", self.timeout)
+        try:
+            return fn(*args, **kwargs)
+        except ApiException as exc:
+            kind = {401: "auth", 403: "forbidden", 404: "not_found"}.get(exc.status, "error")
+            if exc.status == 409:
+                from engine.errors import Conflict
+
+                raise Conflict(f"{what}: already exists") from None
+            raise BackendError(
+                f"{what}: Kubernetes answered {exc.status} {exc.reason}", kind=kind
+            ) from None
+        except (BackendError, ValidationError):
+            raise
+        except Exception as exc:
+            from engine.backends.net_errors import classify
+
+            kind, message = classify(exc)
+            raise BackendError(f"{what}: {message}", kind=kind) from None
+
+    def _custom(self) -> Any:
+        from kubernetes import client
+
+        return client.CustomObjectsApi(self._api())
+
+    def submit(self, spec: SparkAppSpec) -> BatchStatus:
+        body = build_spark_application(spec, self.namespace, self.service_account, self.image)
+        created = self._call(
+            f"create SparkApplication {spec.name}",
+            self._custom().create_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            self.namespace,
+            PLURAL,
+            body,
+        )
+        return self._status_of(created)
+
+    def _status_of(self, obj: dict[str, Any]) -> BatchStatus:
+        name = obj["metadata"]["name"]
+        status = obj.get("status") or {}
+        app_state = status.get("applicationState") or {}
+        raw = app_state.get("state", "")
+        driver = status.get("driverInfo") or {}
+        ui = driver.get("webUIIngressAddress") or driver.get("webUIAddress")
+        if ui and not ui.startswith("http"):
+            ui = f"http://{ui}"
+        if not ui and self.ui_url_template:
+            ui = self.ui_url_template.format(name=name, namespace=self.namespace)
+        return BatchStatus(name, run_state(raw), raw or "NEW", app_state.get("errorMessage"), ui)
+
+    def status(self, external_id: str) -> BatchStatus:
+        try:
+            obj = self._call(
+                f"SparkApplication {external_id}",
+                self._custom().get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                external_id,
+            )
+        except BackendError as exc:
+            if exc.kind == "not_found":
+                return BatchStatus(
+                    external_id, "unknown", None, "lost: the SparkApplication no longer exists"
+                )
+            raise
+        return self._status_of(obj)
+
+    def wait(self, external_id: str, timeout_s: float) -> BatchStatus:
+        """Watch the object (server-side timeoutSeconds) until a terminal state."""
+        from kubernetes import watch
+
+        deadline = time.monotonic() + timeout_s
+        current = self.status(external_id)
+        while current.state in ("queued", "running") and time.monotonic() < deadline:
+            stream = watch.Watch()
+            remaining = max(1, int(deadline - time.monotonic()))
+            try:
+                for event in stream.stream(
+                    self._custom().list_namespaced_custom_object,
+                    GROUP,
+                    VERSION,
+                    self.namespace,
+                    PLURAL,
+                    field_selector=f"metadata.name={external_id}",
+                    timeout_seconds=remaining,
+                ):
+                    if event["type"] == "DELETED":
+                        return BatchStatus(external_id, "cancelled", "DELETED", "deleted")
+                    current = self._status_of(event["object"])
+                    if current.state not in ("queued", "running"):
+                        stream.stop()
+                        break
+            except Exception as exc:
+                from engine.backends.net_errors import classify
+
+                kind, message = classify(exc)
+                raise BackendError(f"watch {external_id}: {message}", kind=kind) from None
+            if current.state in ("queued", "running"):
+                current = self.status(external_id)  # the watch ended: look once more
+        return current
+
+    def logs(self, external_id: str) -> Iterator[str]:
+        """The driver pod's log, followed until the pod ends."""
+        from kubernetes import client
+
+        pod = None
+        while pod is None:
+            obj_status = self.status(external_id)
+            try:
+                obj = self._custom().get_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, PLURAL, external_id
+                )
+                pod = ((obj.get("status") or {}).get("driverInfo") or {}).get("podName")
+            except Exception:
+                return
+            if pod is None:
+                if obj_status.state not in ("queued", "running"):
+                    return
+                time.sleep(1)
+        core = client.CoreV1Api(self._api())
+        resp = self._call(
+            f"log of {pod}",
+            core.read_namespaced_pod_log,
+            pod,
+            self.namespace,
+            follow=True,
+            _preload_content=False,
+            _request_timeout=None,
+        )
+        buffer = b""
+        for chunk in resp.stream(4096):
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                yield line.decode(errors="replace")
+        if buffer:
+            yield buffer.decode(errors="replace")
+
+    def cancel(self, external_id: str) -> None:
+        try:
+            self._call(
+                f"delete SparkApplication {external_id}",
+                self._custom().delete_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                external_id,
+            )
+        except BackendError as exc:
+            if exc.kind != "not_found":
+                raise
+
+    def test(self) -> HealthResult:
+        from kubernetes import client
+
+        start = time.perf_counter()
+        try:
+            info = self._call("version", client.VersionApi(self._api()).get_code)
+            self._call(
+                "list SparkApplications",
+                self._custom().list_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                limit=1,
+            )
+        except BackendError as exc:
+            return HealthResult(False, detail=str(exc), error_kind=exc.kind)
+        return HealthResult(
+            True,
+            (time.perf_counter() - start) * 1000,
+            f"Kubernetes {info.git_version}",
+            f"namespace {self.namespace}",
+        )
