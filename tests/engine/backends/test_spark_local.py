@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -89,7 +90,7 @@ def test_cancel_kills_the_process_group(backend, tmp_path):
 def _in_group(pid: int, pgid: int) -> bool:
     """A live (non-zombie) member of the process group."""
     try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return False
     return int(fields[2]) == pgid and fields[0] != "Z"
