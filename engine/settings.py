@@ -44,6 +44,7 @@ class Settings:
     read_only: bool = False
     # Runner tuning (used by the headless engine and the console's embedded runner).
     max_concurrent_runs: int = 4
+    workspace_max_concurrent_runs: int = 8
     heartbeat_seconds: float = 5.0
     lease_seconds: float = 30.0
     shutdown_grace_seconds: float = 60.0

@@ -22,7 +22,6 @@ from engine.runner.scheduler import Scheduler
 
 log = logging.getLogger("sadeem.engine")
 LEASE = "scheduler"
-WORKSPACE_LIMIT = 8
 
 
 class Engine:
@@ -45,7 +44,7 @@ class Engine:
         self.lease_s = settings.lease_seconds
         self.grace_s = settings.shutdown_grace_seconds
         self.dispatcher = Dispatcher(
-            services, self.id, settings.max_concurrent_runs, WORKSPACE_LIMIT
+            services, self.id, settings.max_concurrent_runs, settings.workspace_max_concurrent_runs
         )
         self.scheduler = Scheduler(services)
         self.reconciler = Reconciler(services, self.id, stale_after_s=self.lease_s)
