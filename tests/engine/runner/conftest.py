@@ -58,5 +58,7 @@ def table_rows(services) -> dict:
     from sqlalchemy import select
 
     with services.db.session() as s:
-        return {t.name: sorted(map(tuple, s.execute(select(t)).all()), key=repr)
-                for t in Base.metadata.sorted_tables}
+        return {
+            t.name: sorted(map(tuple, s.execute(select(t)).all()), key=repr)
+            for t in Base.metadata.sorted_tables
+        }

@@ -13,20 +13,33 @@ from engine.models import Run
 from tests.engine.runner.conftest import until, wait_for
 from tests.fakes.trino_server import FakeTrino
 
-SLOW = ("SELECT sum(a.range * b.range) FROM range(3000000000) a, range(1000) b "
-        "WHERE a.range % 1000 = b.range")
+SLOW = (
+    "SELECT sum(a.range * b.range) FROM range(3000000000) a, range(1000) b "
+    "WHERE a.range % 1000 = b.range"
+)
 
 
 def test_upstream_chain_logs_and_params(lake, admin, engines):
-    lake.jobs.create(admin, "w", "bronze", "sql", {
-        "sql": "CREATE OR REPLACE TABLE {{ workspace }}_bronze.t AS "
-               "SELECT range AS x, '{{ ds }}' AS ds FROM range({{ params.n }})",
-        "params": {"n": 10}})
-    lake.jobs.create(admin, "w", "silver", "sql", {
-        "sql": "CREATE OR REPLACE TABLE w_silver.t AS SELECT count(*) AS n FROM w_bronze.t"},
-        upstream=["bronze"])
-    run = lake.runs.trigger(admin, "w", "bronze", parameters={"n": 42},
-                            logical_date="2026-11-20")
+    lake.jobs.create(
+        admin,
+        "w",
+        "bronze",
+        "sql",
+        {
+            "sql": "CREATE OR REPLACE TABLE {{ workspace }}_bronze.t AS "
+            "SELECT range AS x, '{{ ds }}' AS ds FROM range({{ params.n }})",
+            "params": {"n": 10},
+        },
+    )
+    lake.jobs.create(
+        admin,
+        "w",
+        "silver",
+        "sql",
+        {"sql": "CREATE OR REPLACE TABLE w_silver.t AS SELECT count(*) AS n FROM w_bronze.t"},
+        upstream=["bronze"],
+    )
+    run = lake.runs.trigger(admin, "w", "bronze", parameters={"n": 42}, logical_date="2026-11-20")
     engines()
     assert wait_for(lake, admin, run.id).state == "succeeded"
     until(lambda: len(lake.runs.list(admin, "w", job="silver")) == 1)
@@ -45,8 +58,15 @@ def test_upstream_chain_logs_and_params(lake, admin, engines):
 
 
 def test_failure_retries_with_backoff_then_manual_retry(lake, admin, engines):
-    lake.jobs.create(admin, "w", "flaky", "sql", {"sql": "SELECT * FROM w_bronze.missing"},
-                     max_retries=1, retry_backoff_seconds=1)
+    lake.jobs.create(
+        admin,
+        "w",
+        "flaky",
+        "sql",
+        {"sql": "SELECT * FROM w_bronze.missing"},
+        max_retries=1,
+        retry_backoff_seconds=1,
+    )
     run = lake.runs.trigger(admin, "w", "flaky")
     engines()
     failed = wait_for(lake, admin, run.id)
@@ -82,12 +102,11 @@ def test_cancel_queued_and_running_and_timeout(lake, admin, engines):
 def test_trino_job_saves_query_id_and_cancel_reaches_server(lake, admin, engines):
     fake = FakeTrino().start()
     try:
-        lake.connections.create(admin, "trino", "trino", {"host": "127.0.0.1",
-                                                          "port": fake.port})
-        lake.jobs.create(admin, "w", "report", "sql", {"sql": "SELECT * FROM range(2500)"},
-                         connection="trino")
-        lake.jobs.create(admin, "w", "long", "sql", {"sql": "SELECT sleep(60)"},
-                         connection="trino")
+        lake.connections.create(admin, "trino", "trino", {"host": "127.0.0.1", "port": fake.port})
+        lake.jobs.create(
+            admin, "w", "report", "sql", {"sql": "SELECT * FROM range(2500)"}, connection="trino"
+        )
+        lake.jobs.create(admin, "w", "long", "sql", {"sql": "SELECT sleep(60)"}, connection="trino")
         ok = lake.runs.trigger(admin, "w", "report")
         long = lake.runs.trigger(admin, "w", "long")
         engines()
@@ -106,8 +125,7 @@ def test_trino_job_saves_query_id_and_cancel_reaches_server(lake, admin, engines
 
 
 def test_schedule_fires_with_overlap_skip(lake, admin, engines):
-    lake.jobs.create(admin, "w", "tick", "sql", {"sql": "SELECT 1 AS x"},
-                     max_concurrent_runs=5)
+    lake.jobs.create(admin, "w", "tick", "sql", {"sql": "SELECT 1 AS x"}, max_concurrent_runs=5)
     lake.jobs.set_schedule(admin, "w", "tick", "* * * * * *", catchup="all", overlap="queue")
     lake.jobs.create(admin, "w", "busy", "sql", {"sql": SLOW})
     lake.jobs.set_schedule(admin, "w", "busy", "* * * * * *", overlap="skip")
@@ -118,10 +136,12 @@ def test_schedule_fires_with_overlap_skip(lake, admin, engines):
     for run in lake.runs.list(admin, "w", job="busy", state="running"):
         lake.runs.cancel(admin, run.id)
     with lake.db.session() as s:
-        dupes = s.execute(select(Run.job_id, Run.scheduled_for, func.count())
-                          .where(Run.scheduled_for.is_not(None))
-                          .group_by(Run.job_id, Run.scheduled_for)
-                          .having(func.count() > 1)).all()
+        dupes = s.execute(
+            select(Run.job_id, Run.scheduled_for, func.count())
+            .where(Run.scheduled_for.is_not(None))
+            .group_by(Run.job_id, Run.scheduled_for)
+            .having(func.count() > 1)
+        ).all()
     assert dupes == []
 
 
