@@ -18,16 +18,18 @@ DEMO_DIR = Path(demo_package.__file__).parent
 RAW_DIR = DEMO_DIR / "data"
 SQL_DIR = DEMO_DIR / "sql"
 
-# Each step is one SQL file and the steps it needs first: the bronze -> silver -> gold chain.
+# Each step is one SQL file (and one job) and the jobs it waits for: running
+# `bronze_meters` runs the whole bronze -> silver -> gold chain for that logical date.
 PIPELINE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bronze_meters", ()),
-    ("bronze_readings", ()),
-    ("silver_meters", ("bronze_meters",)),
-    ("silver_readings", ("bronze_readings", "bronze_meters")),
-    ("silver_rejected_readings", ("bronze_readings", "bronze_meters")),
+    ("bronze_readings", ("bronze_meters",)),
+    ("silver_meters", ("bronze_readings",)),
+    ("silver_readings", ("bronze_readings",)),
+    ("silver_rejected_readings", ("bronze_readings",)),
     ("gold_daily_consumption", ("silver_readings", "silver_meters")),
     ("gold_top_meters", ("silver_readings", "silver_meters")),
 )
+DAILY = "0 3 * * *"
 
 
 def step_sql(step: str) -> str:
@@ -74,4 +76,28 @@ class DemoService(Service):
             summary = svc.sql.execute(actor, workspace, sql, client_tag="batch").fetch()
             row = summary.to_pylist()[0] if summary.num_rows else {}
             result.tables[str(row.get("table", step))] = int(row.get("rows", 0) or 0)
+        self._jobs(actor, workspace, progress)
         return result
+
+    def _jobs(self, actor: Actor, workspace: str, progress: Callable[[str], None]) -> None:
+        """The pipeline as upstream-linked SQL jobs, its daily schedule left paused."""
+        existing = {j.name for j in self.services.jobs.list(actor, workspace)}
+        for step, needs in PIPELINE:
+            if step in existing:
+                continue
+            definition = {"sql": step_sql(step)}
+            if step.startswith("bronze"):
+                definition["params"] = {"raw_dir": str(RAW_DIR)}
+            self.services.jobs.create(
+                actor,
+                workspace,
+                step,
+                "sql",
+                definition,
+                upstream=list(needs),
+                max_retries=1,
+                retry_backoff_seconds=30,
+            )
+        if "bronze_meters" not in existing:
+            self.services.jobs.set_schedule(actor, workspace, "bronze_meters", DAILY, paused=True)
+        progress("jobs ready: `sadeem job run -w demo bronze_meters --wait` rebuilds it all")
