@@ -32,10 +32,15 @@ class Violation:
     detail: str
 
 
-def job_sql(definition: dict[str, Any]) -> str:
-    """The SQL text of a job version, whatever shape the definition stores it in."""
+def job_sql(definition: dict[str, Any], workspace: str = "") -> str:
+    """The SQL a job version would run, its template rendered with the job's workspace,
+    a placeholder date and the parameters' defaults."""
+    from engine.templating import render
+
     sql = definition.get("sql") or definition.get("statements") or ""
-    return ";\n".join(sql) if isinstance(sql, list) else str(sql)
+    text = ";\n".join(sql) if isinstance(sql, list) else str(sql)
+    values = {"workspace": workspace, "ds": "2000-01-01", "run_id": 0}
+    return render(text, values, definition.get("params") or {})
 
 
 class SeparationService(Service):
@@ -186,7 +191,7 @@ class SeparationService(Service):
                 if job.type != "sql":
                     continue
                 try:
-                    fp = footprint(job_sql(version.definition))
+                    fp = footprint(job_sql(version.definition, ws_name))
                 except QueryError as exc:
                     out.append(
                         Violation(
