@@ -12,8 +12,18 @@ from engine import __version__
 
 # Command groups, one module each under engine/cli/, each with `register(subparsers, common)`.
 GROUPS = (
-    "config", "db", "workspace", "connection", "user", "audit", "catalog", "sql", "demo",
-    "job", "run", "engine_cmd",
+    "config",
+    "db",
+    "workspace",
+    "connection",
+    "user",
+    "audit",
+    "catalog",
+    "sql",
+    "demo",
+    "job",
+    "run",
+    "engine_cmd",
 )
 
 

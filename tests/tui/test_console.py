@@ -1,0 +1,248 @@
+"""The console driven by keys through Textual's Pilot, on a real engine and real tables."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import DataTable, Static, TextArea, Tree
+
+from tests.tui.conftest import ANA
+
+SIZE = (140, 45)
+
+
+async def wait_until(pilot, check, timeout: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        await pilot.pause(0.05)
+        if check():
+            return
+    raise AssertionError("the console did not get there in time")
+
+
+def text_of(widget) -> str:
+    return str(widget.render())
+
+
+async def test_frame_navigation_help_and_command_bar(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "ana" in text_of(app.query_one("#header", Static)))
+        header = text_of(app.query_one("#header", Static))
+        assert "workspace demo" in header
+        await pilot.press("1")
+        table = app.query_one("#workspaces DataTable", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 1)
+        await pilot.press("question_mark")
+        assert app.screen.__class__.__name__ == "HelpScreen"
+        await pilot.press("escape")
+        await pilot.press("colon", *"runs failed", "enter")
+        assert app.current_key() == "runs"
+        assert app.query_one("#runs").state == "failed"
+        await pilot.press("colon", *"jobs", "enter")
+        jobs = app.query_one("#jobs DataTable", DataTable)
+        await wait_until(pilot, lambda: jobs.row_count == 7)
+        await pilot.press("slash", *"gold")
+        await wait_until(pilot, lambda: jobs.row_count == 2)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: jobs.row_count == 7)
+        await pilot.press("escape")
+        assert app.current_key() == "runs"
+
+
+async def test_catalog_tree_table_snapshots_and_insert(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        tree = app.query_one(Tree)
+        await wait_until(pilot, lambda: len(tree.root.children) == 3)
+        assert [str(n.label) for n in tree.root.children] == [
+            "demo_bronze",
+            "demo_silver",
+            "demo_gold",
+        ]
+        gold = tree.root.children[2]
+        gold.expand()
+        await wait_until(pilot, lambda: len(gold.children) == 2)
+        tree.move_cursor(gold.children[0])
+        await pilot.press("enter")
+        snaps = app.query_one("#snapshots", DataTable)
+        await wait_until(pilot, lambda: snaps.row_count >= 1)
+        assert "demo_gold.daily_consumption" in text_of(app.query_one("#table-info", Static))
+        snaps.focus()
+        await pilot.press("s")
+        await pilot.pause(0.3)
+        tree.focus()
+        await pilot.press("i")
+        editor = app.query_one("#editor", TextArea)
+        assert "demo_gold.daily_consumption" in editor.text
+        assert app.current_key() == "sql"
+
+
+async def run_sql(app, pilot, sql: str) -> None:
+    editor = app.query_one("#editor", TextArea)
+    editor.text = sql
+    editor.focus()
+    await pilot.press("f5")
+
+
+async def test_sql_run_cancel_export_history(make_app, tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        status = app.query_one("#sql-status", Static)
+        await run_sql(
+            app,
+            pilot,
+            "SELECT region, count(*) AS n FROM demo_silver.meters "
+            "GROUP BY region ORDER BY region",
+        )
+        await wait_until(pilot, lambda: "rows" in text_of(status) and "5 rows" in text_of(status))
+        await run_sql(
+            app,
+            pilot,
+            "SELECT sum(a.range * b.range) FROM range(3000000000) a, "
+            "range(1000) b WHERE a.range % 1000 = b.range",
+        )
+        await wait_until(
+            pilot, lambda: "running" in text_of(status) or "submitting" in text_of(status)
+        )
+        await pilot.pause(0.5)
+        await pilot.press("ctrl+k")
+        await wait_until(pilot, lambda: "cancelled" in text_of(status))
+        await run_sql(app, pilot, "SELEC 1")
+        await wait_until(pilot, lambda: "error" in text_of(status))
+        await run_sql(app, pilot, "SELECT * FROM demo_gold.top_meters")
+        await wait_until(pilot, lambda: "20 rows" in text_of(status))
+        target = tmp_path / "top.parquet"
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: bool(app.screen.query("#f-path")))
+        field = app.screen.query_one("#f-path")
+        field.value = str(target)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: target.exists())
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(target).num_rows == 20
+        await pilot.press("ctrl+o")
+        history = app.screen.query_one("#history-table", DataTable)
+        await wait_until(pilot, lambda: history.row_count >= 4)
+        await pilot.press("escape")
+
+
+async def test_tabs_survive_a_restart(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        app.query_one("#editor", TextArea).text = "SELECT 'first tab'"
+        await pilot.press("ctrl+t")
+        app.query_one("#editor", TextArea).text = "SELECT 'second tab'"
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+    again = make_app()
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await pilot.pause(0.2)
+        assert again.query_one("#sql")._tabs == ["SELECT 'first tab'", "SELECT 'second tab'"]
+
+
+async def test_create_workspace_with_plan_then_apply(make_app, services):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        await pilot.pause(0.2)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: bool(app.screen.query("#f-name")))
+        app.screen.query_one("#f-name").value = "finance"
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot,
+            lambda: (
+                "Provision finance" in str(app.screen.query_one(".form-title").render())
+                if app.screen.query(".form-title")
+                else False
+            ),
+        )
+        intro = text_of(app.screen.query_one("#form-intro", Static))
+        assert "finance_bronze" in intro and "missing" in intro
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: services.provisioning.plan(ANA, "finance").complete)
+
+
+async def test_read_only_refuses_every_change(make_app, services):
+    app = make_app(read_only=True)
+    before = len(services.audit.list(ANA, limit=10000))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "READ-ONLY" in text_of(app.query_one("#header", Static)))
+        for pane, key in (
+            ("1", "n"),
+            ("1", "x"),
+            ("4", "r"),
+            ("4", "n"),
+            ("4", "p"),
+            ("6", "n"),
+            ("6", "d"),
+            ("5", "c"),
+        ):
+            await pilot.press(pane)
+            await pilot.pause(0.2)
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert app.screen is app.screen_stack[0], "a form opened in read-only mode"
+    assert len(services.audit.list(ANA, limit=10000)) == before
+
+
+async def test_run_job_follow_log_and_retry(make_app, services):
+    from engine.runner.engine import Engine
+
+    services.jobs.create(ANA, "demo", "broken", "sql", {"sql": "SELECT * FROM demo_gold.nope"})
+    engine = Engine(services, poll_interval=0.05).start()
+    try:
+        app = make_app(engine=engine)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("4")
+            jobs = app.query_one("#jobs DataTable", DataTable)
+            await wait_until(pilot, lambda: jobs.row_count == 8)
+            jobs.move_cursor(row=jobs.get_row_index("broken"))
+            await pilot.press("r")
+            await wait_until(pilot, lambda: app.screen.__class__.__name__ == "FormScreen")
+            await pilot.press("ctrl+s")
+            await wait_until(
+                pilot, lambda: any(r.state == "failed" for r in services.runs.list(ANA, "demo"))
+            )
+            await pilot.press("5")
+            runs = app.query_one("#runs DataTable", DataTable)
+            await wait_until(pilot, lambda: runs.row_count >= 1)
+            runs.focus()
+            await pilot.press("enter")
+            log = app.screen.query_one("#run-log")
+            await wait_until(
+                pilot, lambda: any("finished: failed" in ln for ln in app.screen._text)
+            )
+            assert len(log.lines) > 0
+            await pilot.press("R")
+            await wait_until(pilot, lambda: len(services.runs.list(ANA, "demo")) == 2)
+            assert services.runs.list(ANA, "demo")[0].attempt == 2
+    finally:
+        engine.stop(grace_s=2)
+
+
+async def test_connection_test_inline_and_audit_filter(make_app, services):
+    services.connections.create(ANA, "nowhere", "s3", {"endpoint": "http://127.0.0.1:9"})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        conns = app.query_one("#connections DataTable", DataTable)
+        await wait_until(pilot, lambda: conns.row_count == 1)
+        conns.focus()
+        await pilot.press("t")
+        await wait_until(pilot, lambda: "refused" in str(conns.get_row_at(0)[-1]))
+        await pilot.press("8")
+        audit = app.query_one("#audit DataTable", DataTable)
+        await wait_until(pilot, lambda: audit.row_count > 5)
+        await pilot.press("F")
+        await wait_until(pilot, lambda: bool(app.screen.query("#f-action")))
+        app.screen.query_one("#f-action").value = "connection.create"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: audit.row_count == 1)

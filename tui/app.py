@@ -1,0 +1,290 @@
+"""Sadeem's console: one app, a pane per resource, the same keys everywhere.
+
+`1`-`8` switch panes, `:` opens the command bar (`:runs failed`, `:jobs`, `:ws demo`,
+`:catalog demo_gold`), `/` filters the list in front of you, `?` lists every key of the
+current pane, `Esc` goes back. All I/O runs in workers; the UI thread never waits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.containers import Vertical
+from textual.widgets import ContentSwitcher, Footer, Input, Static
+
+from engine.context import Actor
+from tui.data import Console
+from tui.panes.audit import AuditPane
+from tui.panes.catalog import CatalogPane
+from tui.panes.connections import ConnectionsPane
+from tui.panes.health import HealthPane
+from tui.panes.jobs import JobsPane
+from tui.panes.runs import RunsPane
+from tui.panes.sql import SqlPane
+from tui.panes.workspaces import WorkspacesPane
+from tui.widgets.help import HelpScreen
+
+PANES = (
+    WorkspacesPane,
+    CatalogPane,
+    SqlPane,
+    JobsPane,
+    RunsPane,
+    ConnectionsPane,
+    HealthPane,
+    AuditPane,
+)
+ALIASES = {
+    "ws": "workspaces",
+    "workspace": "workspaces",
+    "w": "workspaces",
+    "cat": "catalog",
+    "job": "jobs",
+    "run": "runs",
+    "conn": "connections",
+    "connection": "connections",
+    "h": "health",
+    "a": "audit",
+}
+
+
+class PaneCommands(Provider):
+    """The command palette (ctrl+p): every pane and every action of the current pane."""
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        app = self.app
+        for pane in PANES:
+            score = matcher.match(f"Go to {pane.TITLE}")
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(f"Go to {pane.TITLE}"),
+                    lambda key=pane.KEY: app.show_pane(key),
+                )  # type: ignore[attr-defined]
+
+
+class SadeemApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "Sadeem"
+    COMMANDS = App.COMMANDS | {PaneCommands}
+    BINDINGS = [
+        *[
+            Binding(str(i + 1), f"show_pane('{p.KEY}')", p.TITLE, show=True)
+            for i, p in enumerate(PANES)
+        ],
+        Binding("colon", "command_bar", ":command", show=True),
+        Binding("slash", "filter", "/filter", show=True),
+        Binding("question_mark", "help", "?help", show=True),
+        Binding("escape", "back", "Back", show=False),
+        Binding("ctrl+q", "quit", "Quit", show=True, priority=True),
+    ]
+
+    def __init__(
+        self,
+        services: Any,
+        actor: Actor,
+        workspace: str | None = None,
+        read_only: bool = False,
+        engine: Any = None,
+    ) -> None:
+        super().__init__()
+        self.ctx = Console(services, Actor(actor.username, "tui"), workspace, read_only)
+        self.engine = engine
+        self.forced_read_only = read_only
+        self.read_only = read_only
+        self.health_summary: tuple[int, int] | None = None
+        self._bar_mode = "command"
+        self._history: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="header")
+        initial = "sql" if self.ctx.workspace else "workspaces"
+        with ContentSwitcher(initial=initial, id="panes"):
+            for pane in PANES:
+                yield pane(id=pane.KEY)
+        with Vertical(id="bar"):
+            yield Input(
+                placeholder=":runs failed  :jobs  :ws demo  :catalog demo_gold", id="command"
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#bar").display = False
+        self.run_worker(self._start, thread=True)
+        self.set_interval(2.0, self._refresh_header)
+
+    def _start(self) -> None:
+        """Choose the workspace and the read-only mode from the actor's role."""
+        console = self.ctx
+        if console.workspace is None:
+            names = [w.name for w in console.s.workspaces.list(console.actor)]
+            console.workspace = "demo" if "demo" in names else (names[0] if names else None)
+        self.call_from_thread(self._apply_role)
+        if console.workspace:
+            self.call_from_thread(
+                self.show_pane, "sql" if self.current_key() == "workspaces" else self.current_key()
+            )
+
+    def _apply_role(self) -> None:
+        def job() -> None:
+            role = self.ctx.role()
+            self.call_from_thread(self._set_role, role)
+
+        self.run_worker(job, thread=True)
+
+    def _set_role(self, role: str | None) -> None:
+        self.read_only = self.forced_read_only or role in (None, "viewer")
+        self.ctx.read_only = self.read_only
+        self._refresh_header()
+
+    def _refresh_header(self) -> None:
+        def job() -> None:
+            try:
+                status = self.ctx.status_line()
+            except Exception:  # the header must never take the console down
+                status = {"holder": None, "queue": "?", "running": "?"}
+            self.call_from_thread(self._paint_header, status)
+
+        self.run_worker(job, thread=True, group="header", exclusive=True)
+
+    def _paint_header(self, status: dict[str, Any]) -> None:
+        engine = (
+            "embedded"
+            if self.engine is not None and status["holder"] == self.engine.id
+            else "daemon"
+            if status["holder"]
+            else "none"
+        )
+        health = (
+            f"{self.health_summary[0]}/{self.health_summary[1]} ok" if self.health_summary else "-"
+        )
+        mode = "  [reverse] READ-ONLY [/]" if self.read_only else ""
+        self.query_one("#header", Static).update(
+            f"[b]Sadeem[/b]  user [b]{self.ctx.actor.username}[/b]  "
+            f"workspace [b]{self.ctx.workspace or '-'}[/b]  engine {engine}  "
+            f"queue {status['queue']}  running {status['running']}  health {health}{mode}"
+        )
+
+    # -- navigation --------------------------------------------------------------------------
+
+    def current_key(self) -> str:
+        return self.query_one(ContentSwitcher).current or "workspaces"
+
+    def current_pane(self) -> Any:
+        return self.query_one(f"#{self.current_key()}")
+
+    def action_show_pane(self, key: str) -> None:
+        self.show_pane(key)
+
+    def show_pane(self, key: str, **options: Any) -> None:
+        key = ALIASES.get(key, key)
+        switcher = self.query_one(ContentSwitcher)
+        pane = self.query_one(f"#{key}")
+        for name, value in options.items():
+            setattr(pane, name, value)
+        if self._history[-1:] != [switcher.current]:
+            self._history.append(switcher.current or "workspaces")
+        switcher.current = key
+        pane.reload()
+        focus = (
+            pane.query("DataTable, Tree, TextArea").first()
+            if pane.query("DataTable, Tree, TextArea")
+            else None
+        )
+        if focus is not None and key != "sql":
+            focus.focus()
+        elif key == "sql":
+            self.query_one("#results").focus()
+
+    def switch_workspace(self, name: str) -> None:
+        self.ctx.workspace = name
+        self._apply_role()
+        self.notify(f"workspace {name}")
+
+    def insert_into_editor(self, text: str) -> None:
+        self.show_pane("sql")
+        self.query_one(SqlPane).insert(text)
+
+    def action_back(self) -> None:
+        if self.current_key() == "sql" and self.query_one(SqlPane).leave_editor():
+            return
+        bar = self.query_one("#bar")
+        if bar.display:
+            bar.display = False
+            if self._bar_mode == "filter":
+                self.current_pane().apply_filter("")
+            return
+        if self._history:
+            self.query_one(ContentSwitcher).current = self._history.pop()
+
+    def action_help(self) -> None:
+        pane = self.current_pane()
+        rows = [(b.key, b.description) for b in getattr(pane, "BINDINGS", [])]
+        rows += [(b.key, b.description) for b in self.BINDINGS if b.description]
+        rows += [
+            (":ws NAME", "switch workspace"),
+            (":runs [STATE]", "runs, filtered"),
+            (":catalog NS", "catalog, filtered"),
+            ("ctrl+p", "command palette"),
+        ]
+        self.push_screen(HelpScreen(f"{pane.TITLE} keys", rows))
+
+    def action_command_bar(self) -> None:
+        self._open_bar("command", ":")
+
+    def action_filter(self) -> None:
+        self._open_bar("filter", "/")
+
+    def _open_bar(self, mode: str, placeholder: str) -> None:
+        self._bar_mode = mode
+        bar = self.query_one("#bar")
+        bar.display = True
+        field = self.query_one("#command", Input)
+        field.value = ""
+        field.placeholder = (
+            placeholder + " filter the list"
+            if mode == "filter"
+            else ":runs failed  :jobs  :ws demo  :catalog demo_gold"
+        )
+        field.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "command" and self._bar_mode == "filter":
+            self.current_pane().apply_filter(event.value.strip())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "command":
+            return
+        self.query_one("#bar").display = False
+        if self._bar_mode == "command":
+            self.run_command(event.value)
+
+    def run_command(self, text: str) -> None:
+        """`:pane [argument]`: runs STATE, ws NAME, catalog NAMESPACE, jobs, sql, ..."""
+        words = text.strip().lstrip(":").split()
+        if not words:
+            return
+        head, args = ALIASES.get(words[0], words[0]), words[1:]
+        if head == "workspaces" and args:
+            self.switch_workspace(args[0])
+            self.show_pane("sql")
+            return
+        if head == "runs":
+            self.show_pane("runs", state=args[0] if args else None, job=None)
+            return
+        if head == "catalog":
+            self.show_pane("catalog")
+            if args:
+                self.query_one(CatalogPane).apply_filter(args[0])
+            return
+        if head in {p.KEY for p in PANES}:
+            self.show_pane(head)
+            return
+        if head in ("q", "quit"):
+            self.exit()
+            return
+        self.notify(f"unknown command {head!r}; ? lists them", severity="warning")

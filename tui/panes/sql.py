@@ -1,0 +1,329 @@
+"""The SQL editor: tabs that survive restarts, the statement under the cursor (or the
+selection) run in a worker with progress and cancel, results in an Arrow-backed grid that
+renders lazily, export, searchable history, catalog name completion, positioned errors."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import ProgressBar, Static, Tab, Tabs, TextArea
+from textual_fastdatatable import ArrowBackend
+from textual_fastdatatable import DataTable as ArrowTable
+
+from engine.errors import QueryCancelled, QueryError, SadeemError
+from tui.panes.base import Pane
+from tui.state import load_tabs, save_tabs
+from tui.widgets.form import FormField, FormScreen
+
+MAX_ROWS = 1_000_000
+
+
+def statement_at(text: str, offset: int) -> str:
+    """The statement of a script that contains `offset` (split on top-level `;`)."""
+    from sqlglot.tokens import Tokenizer, TokenType
+
+    try:
+        tokens = Tokenizer().tokenize(text)
+    except Exception:
+        return text.strip()
+    start = 0
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            if offset <= token.start:
+                return text[start : token.start].strip()
+            start = token.end + 1
+    return text[start:].strip()
+
+
+def offset_of(text: str, location: tuple[int, int]) -> int:
+    row, col = location
+    lines = text.split("\n")
+    return sum(len(line) + 1 for line in lines[:row]) + col
+
+
+class SqlPane(Pane):
+    TITLE = "SQL"
+    KEY = "sql"
+    BINDINGS = [
+        Binding("f5,ctrl+r", "run", "Run statement", priority=True),
+        Binding("ctrl+k", "cancel", "Cancel query", priority=True),
+        Binding("ctrl+t", "new_tab", "New tab", priority=True),
+        Binding("ctrl+w", "close_tab", "Close tab", priority=True),
+        Binding("ctrl+e", "export", "Export results", priority=True),
+        Binding("ctrl+o", "history", "History", priority=True),
+        Binding("ctrl+space", "complete", "Complete name", priority=True),
+        Binding("e", "edit", "Edit (Esc leaves the editor)"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._tabs: list[str] = [""]
+        self._current = 0
+        self._query: Any = None
+        self._result: Any = None
+        self._names: list[str] = []
+        self._started = 0.0
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Tabs(id="sql-tabs")
+        yield TextArea.code_editor("", language="sql", id="editor", soft_wrap=False)
+        with Horizontal(id="sql-status-row"):
+            yield ProgressBar(total=100, show_eta=False, id="progress")
+            yield Static("Ready. F5 runs the statement under the cursor.", id="sql-status")
+        yield ArrowTable(id="results", max_column_content_width=60, null_rep="NULL")
+
+    def on_mount(self) -> None:
+        settings = self.ctx.s.settings
+        self._tabs = load_tabs(settings.data_dir, self.ctx.actor.username)
+        tabs = self.query_one(Tabs)
+        for i, _ in enumerate(self._tabs):
+            tabs.add_tab(Tab(f"query {i + 1}", id=f"t{i}"))
+        self.query_one("#editor", TextArea).text = self._tabs[0]
+        self.query_one(ProgressBar).display = False
+
+    def on_show(self) -> None:
+        # Not in insert mode: keys stay navigation keys until `e` enters the editor.
+        self.query_one("#results").focus()
+        self.run_worker(self._load_names, thread=True, group="names")
+
+    def action_edit(self) -> None:
+        self.query_one("#editor", TextArea).focus()
+
+    def load(self) -> Any:
+        return None
+
+    # -- tabs -------------------------------------------------------------------------------
+
+    def _stash(self) -> None:
+        self._tabs[self._current] = self.query_one("#editor", TextArea).text
+        save_tabs(self.ctx.s.settings.data_dir, self.ctx.actor.username, self._tabs)
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab is None or event.tab.id is None:
+            return
+        index = int(event.tab.id[1:])
+        if index == self._current or index >= len(self._tabs):
+            return
+        self._stash()
+        self._current = index
+        self.query_one("#editor", TextArea).text = self._tabs[index]
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if event.text_area.id == "editor":
+            self._tabs[self._current] = event.text_area.text
+
+    def action_new_tab(self, text: str = "") -> None:
+        self._stash()
+        self._tabs.append(text)
+        index = len(self._tabs) - 1
+        self.query_one(Tabs).add_tab(Tab(f"query {index + 1}", id=f"t{index}"))
+        self.query_one(Tabs).active = f"t{index}"
+        self._current = index
+        self.query_one("#editor", TextArea).text = text
+        self._stash()
+
+    def action_close_tab(self) -> None:
+        if len(self._tabs) == 1:
+            self.query_one("#editor", TextArea).text = ""
+            self._tabs = [""]
+            self._stash()
+            return
+        tabs = self.query_one(Tabs)
+        self._tabs.pop(self._current)
+        tabs.clear()
+        for i, _ in enumerate(self._tabs):
+            tabs.add_tab(Tab(f"query {i + 1}", id=f"t{i}"))
+        self._current = min(self._current, len(self._tabs) - 1)
+        tabs.active = f"t{self._current}"
+        self.query_one("#editor", TextArea).text = self._tabs[self._current]
+        self._stash()
+
+    def insert(self, text: str) -> None:
+        editor = self.query_one("#editor", TextArea)
+        editor.insert(text)
+        editor.focus()
+
+    # -- running ------------------------------------------------------------------------------
+
+    def action_run(self) -> None:
+        editor = self.query_one("#editor", TextArea)
+        sql = editor.selected_text.strip() or statement_at(
+            editor.text, offset_of(editor.text, editor.cursor_location)
+        )
+        if not sql:
+            self.app.notify("nothing to run", severity="warning")
+            return
+        if self._query is not None:
+            self.app.notify("a query is running; ctrl+k cancels it", severity="warning")
+            return
+        if self.ctx.workspace is None:
+            self.app.notify("no workspace: pick one in Workspaces (1)", severity="warning")
+            return
+        self._stash()
+        self._set_status("submitting…")
+        bar = self.query_one(ProgressBar)
+        bar.display = True
+        bar.update(total=100, progress=0)
+        self._started = time.monotonic()
+        self._offset = offset_of(editor.text, editor.cursor_location) - len(sql)
+        self.run_worker(lambda: self._execute(sql), thread=True, exclusive=True, group="query")
+        self._ticker = self.set_interval(0.2, self._tick)
+
+    def _execute(self, sql: str) -> None:
+        try:
+            query = self.ctx.s.sql.execute(self.ctx.actor, self.ctx.workspace, sql)
+            self._query = query
+            table = query.fetch(MAX_ROWS)
+            query.close()
+        except QueryCancelled:
+            self.app.call_from_thread(self._finished, None, "cancelled")
+            return
+        except QueryError as exc:
+            self.app.call_from_thread(self._failed, exc)
+            return
+        except SadeemError as exc:
+            self.app.call_from_thread(self._finished, None, f"error: {exc}")
+            self.app.call_from_thread(self.app.notify, str(exc), severity="error", timeout=8)
+            return
+        self.app.call_from_thread(self._finished, table, None)
+
+    def _tick(self) -> None:
+        query = self._query
+        if query is None:
+            return
+        p = query.progress()
+        if p.percent is not None:
+            self.query_one(ProgressBar).update(progress=p.percent)
+        self._set_status(
+            f"{p.state.lower()}  {time.monotonic() - self._started:.1f}s  "
+            f"rows {p.rows:,}  ctrl+k cancels"
+        )
+
+    def _stop_ticker(self) -> None:
+        ticker = getattr(self, "_ticker", None)
+        if ticker is not None:
+            ticker.stop()
+        self.query_one(ProgressBar).display = False
+
+    def _finished(self, table: Any, message: str | None) -> None:
+        self._query = None
+        self._stop_ticker()
+        elapsed = time.monotonic() - self._started
+        if table is None:
+            self._set_status(f"{message}  ({elapsed:.2f}s)")
+            return
+        self._result = table
+        self.query_one("#results", ArrowTable).backend = ArrowBackend(table)
+        capped = "  (first 1,000,000 rows)" if table.num_rows >= MAX_ROWS else ""
+        self._set_status(
+            f"{table.num_rows:,} rows  {elapsed:.2f}s  {table.nbytes / 1_048_576:.1f} MiB{capped}"
+        )
+
+    def _failed(self, exc: QueryError) -> None:
+        self._finished(None, f"error: {exc}")
+        self.app.notify(str(exc), title="Query failed", severity="error", timeout=10)
+        if exc.line is not None:
+            editor = self.query_one("#editor", TextArea)
+            row = editor.cursor_location[0]
+            base_row = editor.text[: max(self._offset, 0)].count("\n")
+            target = (base_row + exc.line - 1, max((exc.column or 1) - 1, 0))
+            if target[0] < editor.document.line_count:
+                editor.cursor_location = target
+            else:
+                editor.cursor_location = (row, 0)
+
+    def action_cancel(self) -> None:
+        query = self._query
+        if query is None:
+            return
+        self._set_status("cancelling…")
+        self.run_worker(query.cancel, thread=True, group="cancel")
+
+    def _set_status(self, text: str) -> None:
+        self.query_one("#sql-status", Static).update(text)
+
+    def leave_editor(self) -> bool:
+        """Esc in the editor: back to the results grid (True if it was in the editor)."""
+        editor = self.query_one("#editor", TextArea)
+        if editor.has_focus:
+            self.query_one("#results").focus()
+            return True
+        return False
+
+    # -- export, history, completion --------------------------------------------------------
+
+    def action_export(self) -> None:
+        table = self._result
+        if table is None:
+            self.app.notify("no results to export", severity="warning")
+            return
+        from engine.export import write_table
+
+        def submit(values: dict[str, str]) -> Any:
+            path = Path(values["path"]).expanduser()
+            rows = write_table(table, path)
+            return f"exported {rows:,} rows to {path}"
+
+        default = str(Path.home() / "sadeem-results.csv")
+        self.app.push_screen(
+            FormScreen(
+                "Export results (.csv, .parquet or .json)",
+                [FormField("path", "File", default)],
+                submit,
+            ),
+            lambda msg: msg and self.app.notify(str(msg)),
+        )
+
+    def action_history(self) -> None:
+        from tui.widgets.history import HistoryScreen
+
+        self.app.push_screen(
+            HistoryScreen(self.ctx), lambda sql: sql and self.action_new_tab(sql)
+        )
+
+    def _load_names(self) -> None:
+        ws = self.ctx.workspace
+        if ws is None:
+            return
+        names: list[str] = []
+        try:
+            for ns in self.ctx.s.catalog.namespaces(self.ctx.actor, ws):
+                names.append(ns)
+                for table in self.ctx.s.catalog.tables(self.ctx.actor, ns):
+                    ident = f"{ns}.{table}"
+                    names.append(ident)
+                    info = self.ctx.s.catalog.table(self.ctx.actor, ident)
+                    names += [c.name for c in info.columns]
+        except SadeemError:
+            pass
+        self._names = sorted(set(names))
+
+    def action_complete(self) -> None:
+        editor = self.query_one("#editor", TextArea)
+        row, col = editor.cursor_location
+        line = editor.document.get_line(row)[:col]
+        word = ""
+        for ch in reversed(line):
+            if ch.isalnum() or ch in "._":
+                word = ch + word
+            else:
+                break
+        if not word:
+            return
+        matches = [n for n in self._names if n.startswith(word)]
+        if len(matches) == 1:
+            editor.insert(matches[0][len(word) :])
+        elif matches:
+            prefix = matches[0]
+            for m in matches[1:]:
+                while not m.startswith(prefix):
+                    prefix = prefix[:-1]
+            if len(prefix) > len(word):
+                editor.insert(prefix[len(word) :])
+            self.app.notify("  ".join(matches[:12]), title="completions", timeout=4)
+        else:
+            self.app.notify(f"no catalog name starts with {word!r}", timeout=3)
