@@ -95,8 +95,7 @@ async def test_sql_run_cancel_export_history(make_app, tmp_path):
         await run_sql(
             app,
             pilot,
-            "SELECT region, count(*) AS n FROM demo_silver.meters "
-            "GROUP BY region ORDER BY region",
+            "SELECT region, count(*) AS n FROM demo_silver.meters GROUP BY region ORDER BY region",
         )
         await wait_until(pilot, lambda: "rows" in text_of(status) and "5 rows" in text_of(status))
         await run_sql(

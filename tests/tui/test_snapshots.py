@@ -1,0 +1,96 @@
+"""Snapshot tests of the main screens on the demo workspace (pytest-textual-snapshot).
+Refresh after an intended change: python -m pytest tests/tui/test_snapshots.py --snapshot-update
+No secret may appear in any snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, TextArea, Tree
+
+from tests.tui.conftest import ANA
+
+SECRET = "snapshot-Secret-4471"
+SIZE = (130, 36)
+SNAPSHOTS = Path(__file__).parent / "__snapshots__"
+
+
+async def settle(pilot, check, timeout: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline and not check():
+        await pilot.pause(0.05)
+    await pilot.pause(0.3)
+
+
+@pytest.fixture
+def app(make_app, services):
+    services.connections.create(
+        ANA,
+        "minio",
+        "s3",
+        {"endpoint": "http://minio.lake.local:9000", "access_key": "lake", "secret_key": SECRET},
+    )
+    return make_app()
+
+
+def test_workspaces_screen(app, snap_compare):
+    async def before(pilot):
+        await pilot.press("1")
+        table = app.query_one("#workspaces DataTable", DataTable)
+        await settle(pilot, lambda: table.row_count == 1)
+
+    assert snap_compare(app, run_before=before, terminal_size=SIZE)
+
+
+def test_catalog_screen(app, snap_compare):
+    async def before(pilot):
+        await pilot.press("2")
+        tree = app.query_one(Tree)
+        await settle(pilot, lambda: len(tree.root.children) == 3)
+        gold = tree.root.children[2]
+        gold.expand()
+        await settle(pilot, lambda: len(gold.children) == 2)
+
+    assert snap_compare(app, run_before=before, terminal_size=SIZE)
+
+
+def test_sql_screen(app, snap_compare):
+    async def before(pilot):
+        await pilot.press("3")
+        editor = app.query_one("#editor", TextArea)
+        editor.text = (
+            "SELECT region, tariff, round(sum(total_kwh)) AS kwh\n"
+            "FROM demo_gold.daily_consumption\nGROUP BY ALL ORDER BY kwh DESC"
+        )
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, run_before=before, terminal_size=SIZE)
+
+
+def test_connections_screen_masks_secrets(app, snap_compare):
+    async def before(pilot):
+        await pilot.press("6")
+        table = app.query_one("#connections DataTable", DataTable)
+        await settle(pilot, lambda: table.row_count == 1)
+
+    assert snap_compare(app, run_before=before, terminal_size=SIZE)
+
+
+def test_help_screen(app, snap_compare):
+    async def before(pilot):
+        await pilot.press("4")
+        await pilot.pause(0.3)
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, run_before=before, terminal_size=SIZE)
+
+
+def test_no_secret_in_any_snapshot():
+    files = [*SNAPSHOTS.rglob("*.svg"), *SNAPSHOTS.rglob("*.raw")]
+    assert files, "snapshots are missing: run with --snapshot-update once"
+    for svg in files:
+        assert SECRET not in svg.read_text(), svg.name
