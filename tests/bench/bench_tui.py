@@ -1,0 +1,293 @@
+"""Console benchmarks, side by side in one run (not timed tests):
+
+1. start to first full screen: Sadeem vs Harlequin vs a bare Textual app (target: Sadeem
+   <= 0.5x Harlequin);
+2. `SELECT * FROM range(1000000)` to first rows shown, and peak memory: Sadeem vs Harlequin
+   (target: no slower, no larger);
+3. key press latency in the run-log screen while the run's log receives 100,000 lines.
+
+Each measurement runs in a fresh child process, headless (Textual's run_test drives the
+same compositor and widgets as a terminal, without the terminal's I/O), timed from the
+child's spawn so imports count. Harlequin is installed into its own venv
+(/tmp/harlequin-venv, created on first use with `pip install harlequin`), never into the
+project. Run: python tests/bench/bench_tui.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+ROOT = HERE.parents[2]
+HARLEQUIN_VENV = Path(os.environ.get("HARLEQUIN_VENV", "/tmp/harlequin-venv"))
+QUERY = "SELECT * FROM range(1000000)"
+SIZE = (140, 45)
+
+
+# -- children -----------------------------------------------------------------------------
+
+
+def _report(**values: float) -> None:
+    import resource
+
+    values["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(values), flush=True)
+
+
+def _since_spawn() -> float:
+    return time.time() - float(os.environ["BENCH_T0"])
+
+
+async def _ready(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await app.animator.wait_until_complete()
+
+
+def child_bare() -> None:
+    import asyncio
+
+    from textual.app import App
+    from textual.widgets import Footer, Header, Static
+
+    class Bare(App[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield Header()
+            yield Static("hello")
+            yield Footer()
+
+    async def main() -> None:
+        app = Bare()
+        async with app.run_test(size=SIZE) as pilot:
+            await _ready(app, pilot)
+            _report(start_s=_since_spawn())
+
+    asyncio.run(main())
+
+
+def _sadeem(data_dir: str):  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(ROOT))
+    from engine.app import open_engine
+    from engine.context import Actor
+    from engine.settings import Settings
+    from tui.app import SadeemApp
+
+    services = open_engine(Settings(data_dir=Path(data_dir)))
+    actor = Actor("bench", "tui")
+    services.users.register(actor)
+    return services, actor, SadeemApp(services, actor, "demo")
+
+
+def child_sadeem_start(data_dir: str) -> None:
+    import asyncio
+
+    _, _, app = _sadeem(data_dir)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await _ready(app, pilot)
+            _report(start_s=_since_spawn())
+
+    asyncio.run(main())
+
+
+def child_sadeem_query(data_dir: str) -> None:
+    import asyncio
+
+    from textual.widgets import TextArea
+
+    _services, _actor, app = _sadeem(data_dir)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await _ready(app, pilot)
+            editor = app.query_one("#editor", TextArea)
+            editor.text = QUERY
+            editor.focus()
+            start = time.perf_counter()
+            await pilot.press("f5")
+            status = app.query_one("#sql-status")
+            deadline = time.perf_counter() + 300
+            while "rows" not in str(status.render()) and time.perf_counter() < deadline:
+                await pilot.pause(0.01)
+            await pilot.pause()
+            _report(first_rows_s=time.perf_counter() - start)
+
+    asyncio.run(main())
+
+
+def child_sadeem_keys(data_dir: str) -> None:
+    import asyncio
+    import threading
+
+    from tui.panes.runs import RunScreen
+
+    services, actor, app = _sadeem(data_dir)
+    services.jobs.create(actor, "demo", "chatty", "sql", {"sql": "SELECT 1"})
+    run = services.runs.trigger(actor, "demo", "chatty")
+
+    def flood() -> None:  # 100,000 lines, in chunks as the runner writes them
+        for chunk in range(200):
+            services.runs.append_log(
+                run.id,
+                "".join(f"line {chunk * 500 + i} of a busy Spark driver log\n" for i in range(500)),
+            )
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await _ready(app, pilot)
+            await app.push_screen(RunScreen(app.ctx, run.id))
+            await pilot.pause(0.2)
+            writer = threading.Thread(target=flood)
+            writer.start()
+            latencies = []
+            while writer.is_alive() or len(latencies) < 50:
+                t = time.perf_counter()
+                await pilot.press("down")
+                latencies.append((time.perf_counter() - t) * 1000)
+                await pilot.pause(0.02)
+            writer.join()
+            lines = len(app.screen._text)
+            latencies.sort()
+            _report(
+                key_p50_ms=statistics.median(latencies),
+                key_p99_ms=latencies[int(0.99 * (len(latencies) - 1))],
+                presses=len(latencies),
+                lines_seen=lines,
+            )
+
+    asyncio.run(main())
+
+
+def child_harlequin(mode: str) -> None:
+    import asyncio
+
+    from harlequin import Harlequin
+    from harlequin.app import QuerySubmitted
+    from harlequin_duckdb import DuckDbAdapter
+
+    app = Harlequin(
+        adapter=DuckDbAdapter((":memory:",)), record_history=False, no_download_tzdata=True
+    )
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await _ready(app, pilot)
+            while app.editor is None:
+                await pilot.pause(0.01)
+            if mode == "start":
+                _report(start_s=_since_spawn())
+                return
+            start = time.perf_counter()
+            app.post_message(QuerySubmitted(queries=[QUERY], limit=None))
+            while True:
+                table = app.results_viewer.get_visible_table()
+                if table is not None and table.row_count > 0:
+                    break
+                await pilot.pause(0.01)
+            await pilot.pause()
+            _report(first_rows_s=time.perf_counter() - start, rows_shown=table.row_count)
+
+    asyncio.run(main())
+
+
+# -- the parent ---------------------------------------------------------------------------
+
+
+def spawn(python: str, *args: str, env: dict | None = None) -> dict:
+    full_env = {**os.environ, **(env or {}), "BENCH_T0": repr(time.time())}
+    out = subprocess.run(
+        [python, str(HERE), "child", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=600,
+        cwd=ROOT,
+    )
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"{args}: no result\n{out.stderr[-2000:]}")
+
+
+def harlequin_python() -> str | None:
+    python = HARLEQUIN_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(HARLEQUIN_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "harlequin"], check=False)
+    ok = subprocess.run([str(python), "-c", "import harlequin"], capture_output=True)
+    return str(python) if ok.returncode == 0 else None
+
+
+def median_of(runs: int, *args: str, python: str = sys.executable, env=None) -> dict:
+    results = [spawn(python, *args, env=env) for _ in range(runs)]
+    return {k: statistics.median(r[k] for r in results) for k in results[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    data = tempfile.mkdtemp(prefix="sadeem-bench-")
+    env = {"XDG_DATA_HOME": data, "XDG_CONFIG_HOME": data}
+    subprocess.run(
+        [sys.executable, "-m", "engine.cli.main", "demo", "--data-dir", data],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+    harlequin = harlequin_python()
+
+    bare = median_of(args.runs, "bare")  # prints below flush as they come (flush=True)
+    sadeem = median_of(args.runs, "sadeem-start", data, env=env)
+    print(
+        f"start -> first screen   bare Textual {bare['start_s']:.2f}s   "
+        f"Sadeem {sadeem['start_s']:.2f}s",
+        end="",
+    )
+    if harlequin:
+        hq = median_of(args.runs, "harlequin", "start", python=harlequin)
+        print(
+            f"   Harlequin {hq['start_s']:.2f}s   Sadeem/Harlequin "
+            f"{sadeem['start_s'] / hq['start_s']:.2f}x (target <= 0.5x)"
+        )
+    else:
+        print("   Harlequin: could not be installed here")
+    sq = median_of(max(1, args.runs // 2), "sadeem-query", data, env=env)
+    print(
+        f"{QUERY} -> first rows   Sadeem {sq['first_rows_s']:.2f}s, peak "
+        f"{sq['peak_rss_mb']:.0f} MiB",
+        end="",
+    )
+    if harlequin:
+        hq = median_of(max(1, args.runs // 2), "harlequin", "query", python=harlequin)
+        print(f"   Harlequin {hq['first_rows_s']:.2f}s, peak {hq['peak_rss_mb']:.0f} MiB")
+    else:
+        print()
+    keys = spawn(sys.executable, "sadeem-keys", data, env=env)
+    print(
+        f"key press latency while a run log receives 100k lines: p50 "
+        f"{keys['key_p50_ms']:.1f} ms, p99 {keys['key_p99_ms']:.1f} ms "
+        f"({keys['presses']:.0f} presses, {keys['lines_seen']:.0f} lines shown)"
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "child":
+        kind, rest = sys.argv[2], sys.argv[3:]
+        {
+            "bare": child_bare,
+            "sadeem-start": child_sadeem_start,
+            "sadeem-query": child_sadeem_query,
+            "sadeem-keys": child_sadeem_keys,
+            "harlequin": child_harlequin,
+        }[kind](*rest)
+    else:
+        main()
