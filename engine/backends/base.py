@@ -272,6 +272,19 @@ class BatchBackend(Protocol):
     def test(self) -> HealthResult: ...
 
 
+def count_prefix(store: ObjectStore, bucket: str, prefix: str) -> tuple[int, int]:
+    """(object count, total bytes) under a prefix, paging through `store.list`."""
+    count = size = 0
+    token = None
+    while True:
+        page = store.list(bucket, prefix, token=token)
+        count += len(page.objects)
+        size += sum(o.size for o in page.objects)
+        if not page.next_token:
+            return count, size
+        token = page.next_token
+
+
 @runtime_checkable
 class Closeable(Protocol):
     def close(self) -> None: ...

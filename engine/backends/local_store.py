@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.backends.base import HealthResult, ListPage, ObjectInfo
+from engine.backends.base import HealthResult, ListPage, ObjectInfo, count_prefix
 from engine.errors import BackendError, ValidationError
 
 
@@ -92,15 +92,7 @@ class LocalStore:
         self._path(bucket, key).unlink(missing_ok=True)
 
     def prefix_size(self, bucket: str, prefix: str) -> tuple[int, int]:
-        count = size = 0
-        token = None
-        while True:
-            page = self.list(bucket, prefix, token=token)
-            count += len(page.objects)
-            size += sum(o.size for o in page.objects)
-            if not page.next_token:
-                return count, size
-            token = page.next_token
+        return count_prefix(self, bucket, prefix)
 
     def uri(self, bucket: str, prefix: str) -> str:
         path = self._bucket(bucket) / prefix.strip("/") if prefix else self._bucket(bucket)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from engine.backends.base import HealthResult, ListPage, ObjectInfo
+from engine.backends.base import HealthResult, ListPage, ObjectInfo, count_prefix
 from engine.backends.net_errors import classify
 from engine.errors import BackendError
 
@@ -122,15 +122,7 @@ class S3Store:
         self._call(f"delete {bucket}/{key}", "delete_object", Bucket=bucket, Key=key)
 
     def prefix_size(self, bucket: str, prefix: str) -> tuple[int, int]:
-        count = size = 0
-        token = None
-        while True:
-            page = self.list(bucket, prefix, token=token)
-            count += len(page.objects)
-            size += sum(o.size for o in page.objects)
-            if not page.next_token:
-                return count, size
-            token = page.next_token
+        return count_prefix(self, bucket, prefix)
 
     def uri(self, bucket: str, prefix: str) -> str:
         return f"s3://{bucket}/{prefix.strip('/')}" if prefix else f"s3://{bucket}"

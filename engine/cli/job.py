@@ -147,16 +147,7 @@ def create_job(cli) -> None:  # type: ignore[no-untyped-def]
         **_settings(a),
     )
     if a.cron:
-        view = svc.set_schedule(
-            cli.actor,
-            a.workspace,
-            a.name,
-            a.cron,
-            timezone=a.timezone,
-            catchup=a.catchup,
-            overlap=a.overlap,
-            paused=a.paused,
-        )
+        view = _schedule(cli)
     emit(cli, view)
 
 
@@ -177,16 +168,7 @@ def edit_job(cli) -> None:  # type: ignore[no-untyped-def]
         **_settings(a),
     )
     if a.cron:
-        view = svc.set_schedule(
-            cli.actor,
-            a.workspace,
-            a.name,
-            a.cron,
-            timezone=a.timezone,
-            catchup=a.catchup,
-            overlap=a.overlap,
-            paused=a.paused,
-        )
+        view = _schedule(cli)
     emit(cli, view)
 
 
@@ -243,3 +225,17 @@ def run_job(cli) -> int:  # type: ignore[no-untyped-def]
         emit(cli, run)
         return 0
     return follow(cli, run.id, run_engine=True)
+
+
+def _schedule(cli):  # type: ignore[no-untyped-def]
+    a = cli.args
+    return cli.services.jobs.set_schedule(
+        cli.actor,
+        a.workspace,
+        a.name,
+        a.cron,
+        timezone=a.timezone,
+        catchup=a.catchup,
+        overlap=a.overlap,
+        paused=a.paused,
+    )
