@@ -114,8 +114,20 @@ class SadeemApp(App[None]):
 
     def on_mount(self) -> None:
         self.query_one("#bar").display = False
+        # Start out of insert mode, on the list or grid of the first pane.
+        self.call_after_refresh(self._initial_focus)
         self.run_worker(self._start, thread=True)
         self.set_interval(2.0, self._refresh_header)
+
+    def _initial_focus(self) -> None:
+        if self.focused is None or self.focused.id == "editor":
+            pane = self.current_pane()
+            target = pane.query("DataTable, Tree").first() if pane.query("DataTable, Tree") \
+                else None
+            if self.current_key() == "sql":
+                target = self.query_one("#results")
+            if target is not None:
+                target.focus()
 
     def _start(self) -> None:
         """Choose the workspace and the read-only mode from the actor's role."""
@@ -152,6 +164,8 @@ class SadeemApp(App[None]):
         self.run_worker(job, thread=True, group="header", exclusive=True)
 
     def _paint_header(self, status: dict[str, Any]) -> None:
+        if not self.is_running or not self.query("#header"):
+            return  # a late worker after the app closed
         engine = (
             "embedded"
             if self.engine is not None and status["holder"] == self.engine.id

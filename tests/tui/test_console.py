@@ -21,6 +21,12 @@ async def wait_until(pilot, check, timeout: float = 20.0) -> None:
     raise AssertionError("the console did not get there in time")
 
 
+async def started(app, pilot) -> None:
+    """The console is up: header painted, first pane shown (keys before that can race)."""
+    await wait_until(pilot, lambda: "ana" in str(app.query_one("#header").render()))
+    await pilot.pause(0.2)
+
+
 def text_of(widget) -> str:
     return str(widget.render())
 
@@ -28,6 +34,7 @@ def text_of(widget) -> str:
 async def test_frame_navigation_help_and_command_bar(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
         await wait_until(pilot, lambda: "ana" in text_of(app.query_one("#header", Static)))
         header = text_of(app.query_one("#header", Static))
         assert "workspace demo" in header
@@ -54,6 +61,7 @@ async def test_frame_navigation_help_and_command_bar(make_app):
 async def test_catalog_tree_table_snapshots_and_insert(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
         await pilot.press("2")
         tree = app.query_one(Tree)
         await wait_until(pilot, lambda: len(tree.root.children) == 3)
@@ -90,6 +98,7 @@ async def run_sql(app, pilot, sql: str) -> None:
 async def test_sql_run_cancel_export_history(make_app, tmp_path):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
         await pilot.press("3")
         status = app.query_one("#sql-status", Static)
         await run_sql(
@@ -133,6 +142,7 @@ async def test_sql_run_cancel_export_history(make_app, tmp_path):
 async def test_tabs_survive_a_restart(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
         await pilot.press("3")
         app.query_one("#editor", TextArea).text = "SELECT 'first tab'"
         await pilot.press("ctrl+t")
@@ -141,6 +151,7 @@ async def test_tabs_survive_a_restart(make_app):
         await pilot.pause(0.3)
     again = make_app()
     async with again.run_test(size=SIZE) as pilot:
+        await started(again, pilot)
         await pilot.press("3")
         await pilot.pause(0.2)
         assert again.query_one("#sql")._tabs == ["SELECT 'first tab'", "SELECT 'second tab'"]
@@ -149,8 +160,10 @@ async def test_tabs_survive_a_restart(make_app):
 async def test_create_workspace_with_plan_then_apply(make_app, services):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
         await pilot.press("1")
-        await pilot.pause(0.2)
+        table = app.query_one("#workspaces DataTable", DataTable)
+        await wait_until(pilot, lambda: table.has_focus and table.row_count == 1)
         await pilot.press("n")
         await wait_until(pilot, lambda: bool(app.screen.query("#f-name")))
         app.screen.query_one("#f-name").value = "finance"
@@ -173,6 +186,7 @@ async def test_read_only_refuses_every_change(make_app, services):
     app = make_app(read_only=True)
     before = len(services.audit.list(ANA, limit=10000))
     async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
         await wait_until(pilot, lambda: "READ-ONLY" in text_of(app.query_one("#header", Static)))
         for pane, key in (
             ("1", "n"),
@@ -200,6 +214,7 @@ async def test_run_job_follow_log_and_retry(make_app, services):
     try:
         app = make_app(engine=engine)
         async with app.run_test(size=SIZE) as pilot:
+            await started(app, pilot)
             await pilot.press("4")
             jobs = app.query_one("#jobs DataTable", DataTable)
             await wait_until(pilot, lambda: jobs.row_count == 8)
@@ -231,6 +246,7 @@ async def test_connection_test_inline_and_audit_filter(make_app, services):
     services.connections.create(ANA, "nowhere", "s3", {"endpoint": "http://127.0.0.1:9"})
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
         await pilot.press("6")
         conns = app.query_one("#connections DataTable", DataTable)
         await wait_until(pilot, lambda: conns.row_count == 1)

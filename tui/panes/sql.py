@@ -86,8 +86,10 @@ class SqlPane(Pane):
         self.query_one(ProgressBar).display = False
 
     def on_show(self) -> None:
-        # Not in insert mode: keys stay navigation keys until `e` enters the editor.
-        self.query_one("#results").focus()
+        # Not in insert mode: keys stay navigation keys until `e` enters the editor. A late
+        # on_show must not steal focus from a pane the operator has already moved to.
+        if self.app.current_key() == "sql":  # type: ignore[attr-defined]
+            self.query_one("#results").focus()
         self.run_worker(self._load_names, thread=True, group="names")
 
     def action_edit(self) -> None:
