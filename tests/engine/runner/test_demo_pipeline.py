@@ -23,6 +23,7 @@ def test_demo_jobs_run_the_whole_chain(services, admin, engines):
     runs = services.runs.list(admin, "demo", limit=100)
     assert {r.logical_date for r in runs} == {"2026-11-23"}
     assert sorted(r.trigger for r in runs).count("upstream") == len(PIPELINE) - 1
-    gold = services.sql.execute(admin, "demo", "SELECT count(*) AS n FROM "
-                                "demo_gold.daily_consumption").fetch()
+    gold = services.sql.execute(
+        admin, "demo", "SELECT count(*) AS n FROM demo_gold.daily_consumption"
+    ).fetch()
     assert gold.column("n")[0].as_py() == 210
