@@ -45,13 +45,16 @@ def wait_for(services, admin, run_id: int, states=TERMINAL, timeout: float = 60)
     raise AssertionError(f"run {run_id} still {services.runs.get(admin, run_id).state}")
 
 
-def until(check: Callable[[], bool], timeout: float = 30) -> None:
+def until(
+    check: Callable[[], bool], timeout: float = 30, why: Callable[[], str] | None = None
+) -> None:
+    """Wait for `check`; on time-out, `why()` says what the state was."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
         time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    raise AssertionError("condition not met in time" + (f": {why()}" if why else ""))
 
 
 def table_rows(services) -> dict:
