@@ -16,13 +16,15 @@ from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
 from engine.context import Actor
+from engine.errors import ValidationError
+from engine.services.runs import STATES
 from tui.data import Console
 from tui.panes.audit import AuditPane
 from tui.panes.catalog import CatalogPane
 from tui.panes.connections import ConnectionsPane
 from tui.panes.health import HealthPane
 from tui.panes.jobs import JobsPane
-from tui.panes.runs import RunsPane
+from tui.panes.runs import RunsPane, parse_window
 from tui.panes.sql import SqlPane
 from tui.panes.workspaces import WorkspacesPane
 from tui.widgets.help import HelpScreen
@@ -49,6 +51,20 @@ ALIASES = {
     "h": "health",
     "a": "audit",
 }
+
+
+def runs_filter(words: list[str]) -> dict[str, Any]:
+    """`:runs failed 24h job=load_bronze` to the runs pane's filters (unset ones cleared)."""
+    chosen: dict[str, Any] = {"state": None, "job": None, "window": None}
+    for word in words:
+        if word in STATES:
+            chosen["state"] = word
+        elif word.startswith("job="):
+            chosen["job"] = word[4:] or None
+        else:
+            parse_window(word)  # a clear error for anything else
+            chosen["window"] = word
+    return chosen
 
 
 class PaneCommands(Provider):
@@ -90,8 +106,10 @@ class SadeemApp(App[None]):
         workspace: str | None = None,
         read_only: bool = False,
         engine: Any = None,
+        health_every: float | None = 60.0,
     ) -> None:
         super().__init__()
+        self.health_every = health_every
         self.ctx = Console(services, Actor(actor.username, "tui"), workspace, read_only)
         self.engine = engine
         self.forced_read_only = read_only
@@ -118,12 +136,15 @@ class SadeemApp(App[None]):
         self.call_after_refresh(self._initial_focus)
         self.run_worker(self._start, thread=True)
         self.set_interval(2.0, self._refresh_header)
+        if self.health_every:
+            self.set_interval(self.health_every, self._check_health)
 
     def _initial_focus(self) -> None:
         if self.focused is None or self.focused.id == "editor":
             pane = self.current_pane()
-            target = pane.query("DataTable, Tree").first() if pane.query("DataTable, Tree") \
-                else None
+            target = (
+                pane.query("DataTable, Tree").first() if pane.query("DataTable, Tree") else None
+            )
             if self.current_key() == "sql":
                 target = self.query_one("#results")
             if target is not None:
@@ -136,10 +157,28 @@ class SadeemApp(App[None]):
             names = [w.name for w in console.s.workspaces.list(console.actor)]
             console.workspace = "demo" if "demo" in names else (names[0] if names else None)
         self.call_from_thread(self._apply_role)
+        if self.health_every:
+            self.call_from_thread(self._check_health)
         if console.workspace:
             self.call_from_thread(
                 self.show_pane, "sql" if self.current_key() == "workspaces" else self.current_key()
             )
+
+    def _check_health(self) -> None:
+        """The header's health summary, checked in the background like the Health pane."""
+
+        def job() -> None:
+            try:
+                checks = self.ctx.s.health.check_all(self.ctx.actor)
+            except Exception:  # the header must never take the console down
+                return
+            self.call_from_thread(self._set_health, sum(h.ok for h in checks), len(checks))
+
+        self.run_worker(job, thread=True, group="health", exclusive=True)
+
+    def _set_health(self, ok: int, total: int) -> None:
+        self.health_summary = (ok, total)
+        self._refresh_header()
 
     def _apply_role(self) -> None:
         def job() -> None:
@@ -173,9 +212,10 @@ class SadeemApp(App[None]):
             if status["holder"]
             else "none"
         )
-        health = (
-            f"{self.health_summary[0]}/{self.health_summary[1]} ok" if self.health_summary else "-"
-        )
+        health = "-"
+        if self.health_summary:
+            ok, total = self.health_summary
+            health = f"[{'green' if ok == total else 'red'}]{ok}/{total} ok[/]"
         mode = "  [reverse] READ-ONLY [/]" if self.read_only else ""
         self.query_one("#header", Static).update(
             f"[b]Sadeem[/b]  user [b]{self.ctx.actor.username}[/b]  "
@@ -241,7 +281,7 @@ class SadeemApp(App[None]):
         rows += [(b.key, b.description) for b in self.BINDINGS if b.description]
         rows += [
             (":ws NAME", "switch workspace"),
-            (":runs [STATE]", "runs, filtered"),
+            (":runs [STATE] [24h] [job=NAME]", "runs, filtered"),
             (":catalog NS", "catalog, filtered"),
             ("ctrl+p", "command palette"),
         ]
@@ -288,7 +328,10 @@ class SadeemApp(App[None]):
             self.show_pane("sql")
             return
         if head == "runs":
-            self.show_pane("runs", state=args[0] if args else None, job=None)
+            try:
+                self.show_pane("runs", **runs_filter(args))
+            except ValidationError as exc:
+                self.notify(str(exc), severity="warning")
             return
         if head == "catalog":
             self.show_pane("catalog")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -124,7 +125,10 @@ class HealthService(Service):
 
     def check_all(self, actor: Actor) -> list[ConnectionHealth]:
         """Every connection the actor can see, plus the embedded defaults."""
-        results = self.embedded()
-        for conn in self.connections.list(actor):
-            results.append(self.test(actor, conn.name))
-        return results
+        names = [conn.name for conn in self.connections.list(actor)]
+        if not names:
+            return self.embedded()
+        # In parallel: one unreachable host must not hold up the others' results.
+        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+            tested = list(pool.map(lambda name: self.test(actor, name), names))
+        return self.embedded() + tested

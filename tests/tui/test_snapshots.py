@@ -33,7 +33,7 @@ def app(make_app, services):
         "s3",
         {"endpoint": "http://minio.lake.local:9000", "access_key": "lake", "secret_key": SECRET},
     )
-    return make_app()
+    return make_app(health_every=None)  # a background check would race the picture
 
 
 def test_workspaces_screen(app, snap_compare):

@@ -25,7 +25,7 @@ class HealthPane(ListPane):
         return self.ctx.s.health.check_all(self.ctx.actor)
 
     def rows(self, data: Any) -> list[tuple[str, list[Any]]]:
-        self.app.health_summary = (sum(h.ok for h in data), len(data))  # type: ignore[attr-defined]
+        self.app._set_health(sum(h.ok for h in data), len(data))  # type: ignore[attr-defined]
         return [
             (
                 h.name,
