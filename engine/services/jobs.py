@@ -311,7 +311,12 @@ class JobService(Service):
                         JobVersion.job_id == job.id, JobVersion.version == job.current_version
                     )
                 )
-                merged = {**(current.definition if current else {}), **definition}
+                # Keys given as None are removed, so a form can clear a field.
+                merged = {
+                    k: v
+                    for k, v in {**(current.definition if current else {}), **definition}.items()
+                    if v is not None
+                }
                 clean = check_definition(job.type, merged)
                 if current is None or clean != current.definition:
                     job.current_version += 1

@@ -7,6 +7,7 @@ from typing import Any
 from textual.binding import Binding
 
 from tui.panes.base import ListPane
+from tui.panes.job_form import job_fields, save_job
 from tui.widgets.form import FormField, FormScreen
 
 
@@ -18,6 +19,8 @@ class JobsPane(ListPane):
     BINDINGS = [
         Binding("r", "run", "Run now"),
         Binding("n", "create", "New SQL job"),
+        Binding("S", "create_spark", "New Spark job"),
+        Binding("e", "edit", "Edit"),
         Binding("p", "pause", "Pause/resume"),
         Binding("enter", "runs", "Its runs"),
     ]
@@ -55,57 +58,49 @@ class JobsPane(ListPane):
         if not name or not self.may_change():
             return
         svc, actor, ws = self.ctx.s, self.ctx.actor, self.ctx.workspace
-        job = next((j for j in svc.jobs.list(actor, ws) if j.name == name), None)
-        params = (job.definition.get("params") or {}) if job else {}
 
-        def submit(values: dict[str, str]) -> Any:
-            chosen = {k: v for k, v in values.items() if v != str(params.get(k, ""))}
-            run = svc.runs.trigger(actor, ws, name, parameters=chosen or None)
-            return f"run {run.id} of {name} queued"
+        def ask(job: Any) -> None:
+            params = job.definition.get("params") or {}
 
-        fields = [FormField(k, f"parameter {k}", str(v)) for k, v in params.items()]
-        self.app.push_screen(
-            FormScreen(f"Run {name} now", fields, submit),
-            lambda msg: msg and (self.app.notify(str(msg)), self.reload()),
+            def submit(values: dict[str, str]) -> Any:
+                chosen = {k: v for k, v in values.items() if v != str(params.get(k, ""))}
+                run = svc.runs.trigger(actor, ws, name, parameters=chosen or None)
+                return f"run {run.id} of {name} queued"
+
+            fields = [FormField(k, f"parameter {k}", str(v)) for k, v in params.items()]
+            self._open_form(FormScreen(f"Run {name} now", fields, submit))
+
+        self.in_thread(lambda: svc.jobs.get(actor, ws, name), ask)
+
+    def _open_form(self, form: FormScreen) -> None:
+        self.app.push_screen(form, lambda msg: msg and (self.app.notify(str(msg)), self.reload()))
+
+    def _job_form(self, job_type: str, job: Any = None) -> None:
+        svc, actor, ws = self.ctx.s, self.ctx.actor, self.ctx.workspace
+        title = f"Edit {job_type} job {job.name}" if job else f"New {job_type} job"
+        self._open_form(
+            FormScreen(
+                title,
+                job_fields(job_type, job),
+                lambda v: save_job(svc, actor, ws, job_type, v, job),
+            )
         )
 
     def action_create(self) -> None:
-        if not self.may_change():
+        if self.may_change():
+            self._job_form("sql")
+
+    def action_create_spark(self) -> None:
+        if self.may_change():
+            self._job_form("spark")
+
+    def action_edit(self) -> None:
+        name = self.selected_key()
+        if not name or not self.may_change():
             return
-        svc, actor, ws = self.ctx.s, self.ctx.actor, self.ctx.workspace
-
-        def submit(v: dict[str, str]) -> Any:
-            job = svc.jobs.create(
-                actor,
-                ws,
-                v["name"].strip(),
-                "sql",
-                {"sql": v["sql"]},
-                connection=v["connection"].strip() or None,
-                upstream=[u.strip() for u in v["upstream"].split(",") if u.strip()],
-            )
-            if v["cron"].strip():
-                svc.jobs.set_schedule(
-                    actor, ws, job.name, v["cron"].strip(), timezone=v["timezone"].strip() or "UTC"
-                )
-            return f"job {job.name} created"
-
-        self.app.push_screen(
-            FormScreen(
-                "New SQL job",
-                [
-                    FormField("name", "Name"),
-                    FormField(
-                        "sql", "SQL ({{ workspace }}, {{ ds }}, {{ run_id }})", multiline=True
-                    ),
-                    FormField("connection", "SQL connection (empty: the workspace's)"),
-                    FormField("upstream", "Upstream jobs (comma-separated)"),
-                    FormField("cron", "Schedule (cron, empty for none)"),
-                    FormField("timezone", "Time zone", "UTC"),
-                ],
-                submit,
-            ),
-            lambda msg: msg and (self.app.notify(str(msg)), self.reload()),
+        self.in_thread(
+            lambda: self.ctx.s.jobs.get(self.ctx.actor, self.ctx.workspace, name),
+            lambda job: self._job_form(job.type, job),
         )
 
     def action_pause(self) -> None:
