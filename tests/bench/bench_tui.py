@@ -154,7 +154,7 @@ def child_sadeem_keys(data_dir: str) -> None:
                 latencies.append((time.perf_counter() - t) * 1000)
                 await pilot.pause(0.02)
             writer.join()
-            lines = len(app.screen._text)
+            lines = len(app.screen.lines)
             latencies.sort()
             _report(
                 key_p50_ms=statistics.median(latencies),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from textual.widgets import DataTable, Static, TextArea, Tree
 
@@ -232,9 +233,18 @@ async def test_run_job_follow_log_and_retry(make_app, services):
             await pilot.press("enter")
             log = app.screen.query_one("#run-log")
             await wait_until(
-                pilot, lambda: any("finished: failed" in ln for ln in app.screen._text)
+                pilot, lambda: any("finished: failed" in ln for ln in app.screen.lines)
             )
             assert len(log.lines) > 0
+            # Search jumps to the match and highlights it; n moves on, Esc leaves the bar.
+            await pilot.press("slash", *"finished", "enter")
+            hit = log.hits[log.current]
+            assert "finished: failed" in log.lines[hit] and not log.follow
+            assert "1/1 match 'finished'" in text_of(app.screen.query_one("#log-status"))
+            strip = log.render_line(log._row_of(hit) - log.scroll_offset.y)
+            assert any(seg.text == "finished" and seg.style.bgcolor for seg in strip)
+            await pilot.press("w", "T")
+            assert log.wrap and log.timestamps
             await pilot.press("R")
             await wait_until(pilot, lambda: len(services.runs.list(ANA, "demo")) == 2)
             assert services.runs.list(ANA, "demo")[0].attempt == 2
@@ -247,6 +257,11 @@ async def test_connection_test_inline_and_audit_filter(make_app, services):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
+        # The header's health summary comes from a background check of every connection.
+        header = app.query_one("#header", Static)
+        await wait_until(pilot, lambda: re.search(r"health (\d+)/(\d+) ok", text_of(header)))
+        ok, total = map(int, re.search(r"health (\d+)/(\d+) ok", text_of(header)).groups())
+        assert total >= 2 and ok == total - 1
         await pilot.press("6")
         conns = app.query_one("#connections DataTable", DataTable)
         await wait_until(pilot, lambda: conns.row_count == 1)
@@ -261,3 +276,82 @@ async def test_connection_test_inline_and_audit_filter(make_app, services):
         app.screen.query_one("#f-action").value = "connection.create"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: audit.row_count == 1)
+
+
+async def test_spark_job_form_edit_and_field_errors(make_app, services):
+    services.connections.create(
+        ANA, "spark", "spark_operator", {"namespace": "jobs", "api_server": "http://127.0.0.1:9"}
+    )
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("4")
+        jobs = app.query_one("#jobs DataTable", DataTable)
+        await wait_until(pilot, lambda: jobs.row_count == 7)
+        await pilot.press("S")
+        await wait_until(pilot, lambda: bool(app.screen.query("#f-main_application_file")))
+        form = app.screen
+        fill = {
+            "name": "ingest",
+            "main_application_file": "local:///opt/jobs/Ingest.jar",
+            "executor_instances": "two",
+            "spark_conf": "spark.sql.shuffle.partitions=8",
+            "arguments": "--day '{{ ds }}'",
+            "connection": "spark",
+        }
+        for name, value in fill.items():
+            form.query_one(f"#f-{name}").value = value
+        await pilot.press("ctrl+s")
+        # Bad input lands under its field and loses nothing typed.
+        err = form.query_one("#e-executor_instances", Static)
+        await wait_until(pilot, lambda: "whole number" in text_of(err))
+        form.query_one("#f-executor_instances").value = "2"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "main class" in text_of(form.query_one("#e-main_class")))
+        assert form.query_one("#f-name").value == "ingest"
+        form.query_one("#f-main_class").value = "lake.Ingest"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: jobs.row_count == 8)
+        job = services.jobs.get(ANA, "demo", "ingest")
+        assert job.type == "spark" and job.connection == "spark"
+        assert job.definition["executor_instances"] == 2
+        assert job.definition["arguments"] == ["--day", "{{ ds }}"]
+        assert job.definition["spark_conf"] == {"spark.sql.shuffle.partitions": "8"}
+        # Edit: a changed definition is a new version; a cleared field goes away.
+        jobs.move_cursor(row=jobs.get_row_index("ingest"))
+        await pilot.press("e")
+        await wait_until(pilot, lambda: bool(app.screen.query("#f-executor_memory")))
+        assert app.screen.query_one("#f-main_class").value == "lake.Ingest"
+        app.screen.query_one("#f-executor_memory").value = "2g"
+        app.screen.query_one("#f-spark_conf").value = ""
+        app.screen.query_one("#f-cron").value = "0 3 * * *"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: services.jobs.get(ANA, "demo", "ingest").version == 2)
+        job = services.jobs.get(ANA, "demo", "ingest")
+        assert job.definition["executor_memory"] == "2g" and not job.definition["spark_conf"]
+        assert job.schedule is not None and job.schedule.cron == "0 3 * * *"
+
+
+async def test_runs_filter_by_time_state_and_job(make_app, services):
+    from datetime import timedelta
+
+    from engine.models import Run, utcnow
+
+    services.jobs.create(ANA, "demo", "ping", "sql", {"sql": "SELECT 1"})
+    old, new = (services.runs.trigger(ANA, "demo", "ping") for _ in range(2))
+    with services.db.session() as s:  # one run from three days ago
+        s.get(Run, old.id).queued_at = utcnow() - timedelta(days=3)
+        s.commit()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("colon", *"runs queued 24h job=ping", "enter")
+        runs = app.query_one("#runs DataTable", DataTable)
+        await wait_until(pilot, lambda: runs.row_count == 1)
+        assert runs.coordinate_to_cell_key((0, 0)).row_key.value == str(new.id)
+        assert "last 24h" in text_of(app.query_one("#runs .pane-title"))
+        await pilot.press("t")  # 24h -> 7d
+        await wait_until(pilot, lambda: runs.row_count == 2)
+        await pilot.press("colon", *"runs yesterday", "enter")
+        await pilot.pause(0.2)
+        assert runs.row_count == 2  # a bad filter is refused and changes nothing

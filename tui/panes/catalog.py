@@ -149,9 +149,7 @@ class CatalogPane(Pane):
         snap = int(snaps.coordinate_to_cell_key(snaps.cursor_coordinate).row_key.value)
         ident = self._table
         self.in_thread(
-            lambda: self.ctx.s.catalog.sample(
-                self.ctx.actor, ident, SAMPLE_ROWS, snapshot_id=snap
-            ),
+            lambda: self.ctx.s.catalog.sample(self.ctx.actor, ident, SAMPLE_ROWS, snapshot_id=snap),
             self._show_sample,
             success=f"{ident} as of snapshot {snap}",
         )

@@ -283,9 +283,7 @@ class SqlPane(Pane):
     def action_history(self) -> None:
         from tui.widgets.history import HistoryScreen
 
-        self.app.push_screen(
-            HistoryScreen(self.ctx), lambda sql: sql and self.action_new_tab(sql)
-        )
+        self.app.push_screen(HistoryScreen(self.ctx), lambda sql: sql and self.action_new_tab(sql))
 
     def _load_names(self) -> None:
         ws = self.ctx.workspace
