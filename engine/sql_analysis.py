@@ -103,7 +103,7 @@ def split_text(sql: str) -> list[str]:
     pieces, start = [], 0
     for token in tokens:
         if token.token_type == TokenType.SEMICOLON:
-            pieces.append(sql[start:token.start])
+            pieces.append(sql[start : token.start])
             start = token.end + 1
     pieces.append(sql[start:])
     return [p.strip() for p in pieces if _has_code(p)]

@@ -7,6 +7,7 @@ current pane, `Esc` goes back. All I/O runs in workers; the UI thread never wait
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -16,9 +17,9 @@ from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
 from engine.context import Actor
-from engine.errors import ValidationError
-from engine.services.runs import STATES
-from tui.data import Console
+from engine.errors import SadeemError, ValidationError
+from engine.run_states import STATES
+from tui.data import Console, Opener
 from tui.panes.audit import AuditPane
 from tui.panes.catalog import CatalogPane
 from tui.panes.connections import ConnectionsPane
@@ -107,11 +108,21 @@ class SadeemApp(App[None]):
         read_only: bool = False,
         engine: Any = None,
         health_every: float | None = 60.0,
+        opener: Opener | None = None,
+        data_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.health_every = health_every
-        self.ctx = Console(services, Actor(actor.username, "tui"), workspace, read_only)
-        self.engine = engine
+        self.ctx = Console(
+            services,
+            Actor(actor.username, "tui"),
+            workspace,
+            read_only,
+            opener=opener,
+            data_dir=data_dir,
+        )
+        self.ctx.engine = engine
+        self.ready = False  # the services are open and the role is known
         self.forced_read_only = read_only
         self.read_only = read_only
         self.health_summary: tuple[int, int] | None = None
@@ -134,7 +145,9 @@ class SadeemApp(App[None]):
         self.query_one("#bar").display = False
         # Start out of insert mode, on the list or grid of the first pane.
         self.call_after_refresh(self._initial_focus)
-        self.run_worker(self._start, thread=True)
+        self._paint_header({"holder": None, "queue": "-", "running": "-"})
+        # Open the engine after the first frame is drawn: drawing it must not wait on the DB.
+        self.call_after_refresh(lambda: self.run_worker(self._start, thread=True))
         self.set_interval(2.0, self._refresh_header)
         if self.health_every:
             self.set_interval(self.health_every, self._check_health)
@@ -153,16 +166,28 @@ class SadeemApp(App[None]):
     def _start(self) -> None:
         """Choose the workspace and the read-only mode from the actor's role."""
         console = self.ctx
-        if console.workspace is None:
+        console.open(progress=lambda m: self.call_from_thread(self.notify, m))
+        try:
+            console.wait()
+        except SadeemError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=30)
+            return
+        chose = console.workspace is None
+        if chose:
             names = [w.name for w in console.s.workspaces.list(console.actor)]
             console.workspace = "demo" if "demo" in names else (names[0] if names else None)
         self.call_from_thread(self._apply_role)
         if self.health_every:
             self.call_from_thread(self._check_health)
-        if console.workspace:
-            self.call_from_thread(
-                self.show_pane, "sql" if self.current_key() == "workspaces" else self.current_key()
-            )
+        if chose and console.workspace:
+            self.call_from_thread(self._workspace_chosen)
+
+    def _workspace_chosen(self) -> None:
+        """Go to the SQL pane, unless the operator already went somewhere while we opened."""
+        if not self._history and self.current_key() == "workspaces":
+            self.show_pane("sql")
+        else:
+            self.current_pane().reload()
 
     def _check_health(self) -> None:
         """The header's health summary, checked in the background like the Health pane."""
@@ -190,9 +215,13 @@ class SadeemApp(App[None]):
     def _set_role(self, role: str | None) -> None:
         self.read_only = self.forced_read_only or role in (None, "viewer")
         self.ctx.read_only = self.read_only
+        self.ready = True
         self._refresh_header()
 
     def _refresh_header(self) -> None:
+        if not self.ctx.opened:
+            return  # _start paints it once the engine is open
+
         def job() -> None:
             try:
                 status = self.ctx.status_line()
@@ -205,9 +234,12 @@ class SadeemApp(App[None]):
     def _paint_header(self, status: dict[str, Any]) -> None:
         if not self.is_running or not self.query("#header"):
             return  # a late worker after the app closed
+        embedded = self.ctx.engine
         engine = (
-            "embedded"
-            if self.engine is not None and status["holder"] == self.engine.id
+            "opening…"
+            if not self.ctx.opened
+            else "embedded"
+            if embedded is not None and status["holder"] == embedded.id
             else "daemon"
             if status["holder"]
             else "none"

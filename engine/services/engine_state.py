@@ -31,17 +31,29 @@ class EngineStateService(Service):
         now = utcnow()
         expires = now + timedelta(seconds=ttl_s)
         with self.unit() as s:
-            done = s.execute(update(Lease).where(
-                Lease.name == name, (Lease.holder == holder) | (Lease.expires_at < now),
-            ).values(holder=holder, renewed_at=now, expires_at=expires))
+            done = s.execute(
+                update(Lease)
+                .where(
+                    Lease.name == name,
+                    (Lease.holder == holder) | (Lease.expires_at < now),
+                )
+                .values(holder=holder, renewed_at=now, expires_at=expires)
+            )
             if done.rowcount == 1:
                 return True
         try:
             with self.unit() as s:
                 if s.get(Lease, name) is not None:
                     return False
-                s.add(Lease(name=name, holder=holder, acquired_at=now, renewed_at=now,
-                            expires_at=expires))
+                s.add(
+                    Lease(
+                        name=name,
+                        holder=holder,
+                        acquired_at=now,
+                        renewed_at=now,
+                        expires_at=expires,
+                    )
+                )
             return True
         except IntegrityError:
             return False  # another engine created it first
@@ -68,11 +80,15 @@ class EngineStateService(Service):
         """(run id, owner) of running runs whose owner stopped or stopped heartbeating."""
         cutoff = utcnow() - timedelta(seconds=stale_after_s)
         with self.unit() as s:
-            alive = select(EngineInstance.id).where(EngineInstance.heartbeat_at >= cutoff,
-                                                    EngineInstance.stopped_at.is_(None))
-            rows = s.execute(select(Run.id, Run.owner).where(
-                Run.state.in_(("running", "cancelling")),
-                (Run.owner.is_(None)) | (Run.owner.not_in(alive)))).all()
+            alive = select(EngineInstance.id).where(
+                EngineInstance.heartbeat_at >= cutoff, EngineInstance.stopped_at.is_(None)
+            )
+            rows = s.execute(
+                select(Run.id, Run.owner).where(
+                    Run.state.in_(("running", "cancelling")),
+                    (Run.owner.is_(None)) | (Run.owner.not_in(alive)),
+                )
+            ).all()
             return [(r[0], r[1]) for r in rows]
 
     def status(self, lease: str = "scheduler") -> EngineStatus:
@@ -81,9 +97,13 @@ class EngineStateService(Service):
             row = s.get(Lease, lease)
             active = row is not None and row.expires_at >= now
             engines = [
-                {"id": e.id, "hostname": e.hostname, "pid": e.pid,
-                 "heartbeat_age_s": round((now - e.heartbeat_at).total_seconds(), 1),
-                 "stopped": e.stopped_at is not None}
+                {
+                    "id": e.id,
+                    "hostname": e.hostname,
+                    "pid": e.pid,
+                    "heartbeat_age_s": round((now - e.heartbeat_at).total_seconds(), 1),
+                    "stopped": e.stopped_at is not None,
+                }
                 for e in s.scalars(select(EngineInstance).order_by(EngineInstance.started_at))
             ]
             age = None
@@ -94,9 +114,15 @@ class EngineStateService(Service):
                 lease_holder=row.holder if active else None,
                 lease_expires_at=row.expires_at if active else None,
                 heartbeat_age_s=age,
-                queue_depth=s.scalar(select(func.count()).select_from(Run)
-                                     .where(Run.state == "queued")) or 0,
-                running=s.scalar(select(func.count()).select_from(Run)
-                                 .where(Run.state.in_(("running", "cancelling")))) or 0,
+                queue_depth=s.scalar(
+                    select(func.count()).select_from(Run).where(Run.state == "queued")
+                )
+                or 0,
+                running=s.scalar(
+                    select(func.count())
+                    .select_from(Run)
+                    .where(Run.state.in_(("running", "cancelling")))
+                )
+                or 0,
                 engines=[e for e in engines if not e["stopped"]],
             )

@@ -23,23 +23,11 @@ from engine.models import (
     Workspace,
     utcnow,
 )
+from engine.run_states import ACTIVE, STATES, TERMINAL
 from engine.services import audit
 from engine.services.base import Service, authorize, get_workspace
 from engine.services.jobs import get_job
 
-STATES = (
-    "queued",
-    "running",
-    "cancelling",
-    "succeeded",
-    "failed",
-    "timed_out",
-    "cancelled",
-    "skipped",
-)
-ACTIVE = ("queued", "running", "cancelling")
-TERMINAL = ("succeeded", "failed", "timed_out", "cancelled", "skipped")
-TRIGGERS = ("manual", "schedule", "retry", "upstream", "cli")
 MAX_LOG_CHUNK = 64 * 1024
 
 

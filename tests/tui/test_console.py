@@ -23,8 +23,9 @@ async def wait_until(pilot, check, timeout: float = 20.0) -> None:
 
 
 async def started(app, pilot) -> None:
-    """The console is up: header painted, first pane shown (keys before that can race)."""
-    await wait_until(pilot, lambda: "ana" in str(app.query_one("#header").render()))
+    """The console is up: engine open, role known, header painted (keys before can race)."""
+    header = app.query_one("#header")
+    await wait_until(pilot, lambda: app.ready and re.search(r"queue \d", text_of(header)))
     await pilot.pause(0.2)
 
 

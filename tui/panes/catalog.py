@@ -8,10 +8,9 @@ from typing import Any
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static, Tree
-from textual_fastdatatable import ArrowBackend
-from textual_fastdatatable import DataTable as ArrowTable
 
 from tui.panes.base import Pane
+from tui.widgets.grid import GridPlaceholder, show_arrow
 
 SAMPLE_ROWS = 200
 
@@ -40,7 +39,7 @@ class CatalogPane(Pane):
             with Vertical(id="catalog-detail"):
                 yield Static("Select a table and press Enter.", id="table-info")
                 yield DataTable(cursor_type="row", id="snapshots")
-                yield ArrowTable(id="sample", max_column_content_width=40)
+                yield GridPlaceholder("Sample rows show here.", id="sample")
 
     def on_mount(self) -> None:
         self.query_one("#snapshots", DataTable).add_columns(
@@ -116,7 +115,7 @@ class CatalogPane(Pane):
             self._show_table,
         )
 
-    def _show_table(self, result: Any) -> None:
+    async def _show_table(self, result: Any) -> None:
         info, sample = result
         props = "  ".join(f"{k}={v}" for k, v in sorted(info.properties.items())) or "-"
         cols = "\n".join(f"  {c.field_id:>3}  {c.name:<24} {c.type}" for c in info.columns)
@@ -137,10 +136,10 @@ class CatalogPane(Pane):
                 s.summary.get("total-records", "-"),
                 key=str(s.snapshot_id),
             )
-        self._show_sample(sample)
+        await self._show_sample(sample)
 
-    def _show_sample(self, sample: Any) -> None:
-        self.query_one("#sample", ArrowTable).backend = ArrowBackend(sample)
+    async def _show_sample(self, sample: Any) -> None:
+        await show_arrow(self, "sample", sample, max_column_content_width=40)
 
     def action_sample_snapshot(self) -> None:
         snaps = self.query_one("#snapshots", DataTable)

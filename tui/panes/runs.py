@@ -4,7 +4,7 @@ screen that follows the log to the end, with cancel, retry and the backend's UI 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Sparkline, Static
 
 from engine.errors import SadeemError, ValidationError
-from engine.models import utcnow
-from engine.services.runs import TERMINAL
+from engine.run_states import TERMINAL
 from tui.panes.base import ListPane
 from tui.widgets.log_view import LogView
 
@@ -82,7 +81,7 @@ class RunsPane(ListPane):
         ws = self.ctx.workspace
         if ws is None:
             return []
-        since = utcnow() - parse_window(self.window) if self.window else None
+        since = datetime.now(UTC) - parse_window(self.window) if self.window else None
         return self.ctx.s.runs.list(
             self.ctx.actor, ws, job=self.job, state=self.state, since=since, limit=200
         )

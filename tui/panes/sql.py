@@ -4,6 +4,7 @@ renders lazily, export, searchable history, catalog name completion, positioned 
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,12 @@ from typing import Any
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static, Tab, Tabs, TextArea
-from textual_fastdatatable import ArrowBackend
-from textual_fastdatatable import DataTable as ArrowTable
 
 from engine.errors import QueryCancelled, QueryError, SadeemError
 from tui.panes.base import Pane
 from tui.state import load_tabs, save_tabs
 from tui.widgets.form import FormField, FormScreen
+from tui.widgets.grid import GridPlaceholder, show_arrow
 
 MAX_ROWS = 1_000_000
 
@@ -67,6 +67,7 @@ class SqlPane(Pane):
         self._result: Any = None
         self._names: list[str] = []
         self._started = 0.0
+        self._save_lock = threading.Lock()
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Tabs(id="sql-tabs")
@@ -74,16 +75,25 @@ class SqlPane(Pane):
         with Horizontal(id="sql-status-row"):
             yield ProgressBar(total=100, show_eta=False, id="progress")
             yield Static("Ready. F5 runs the statement under the cursor.", id="sql-status")
-        yield ArrowTable(id="results", max_column_content_width=60, null_rep="NULL")
+        yield GridPlaceholder("No results yet: e edits, F5 runs, ctrl+o history.", id="results")
 
     def on_mount(self) -> None:
-        settings = self.ctx.s.settings
-        self._tabs = load_tabs(settings.data_dir, self.ctx.actor.username)
+        self.query_one(ProgressBar).display = False
+        self.run_worker(self._load_tabs, thread=True)
+
+    def _load_tabs(self) -> None:
+        saved = load_tabs(self.ctx.data_dir, self.ctx.actor.username)
+        self.app.call_from_thread(self._show_tabs, saved)
+
+    def _show_tabs(self, saved: list[str]) -> None:
+        editor = self.query_one("#editor", TextArea)
+        if editor.text and saved == [""]:
+            saved = [editor.text]  # typed into before the file was read
+        self._tabs = saved
         tabs = self.query_one(Tabs)
         for i, _ in enumerate(self._tabs):
             tabs.add_tab(Tab(f"query {i + 1}", id=f"t{i}"))
-        self.query_one("#editor", TextArea).text = self._tabs[0]
-        self.query_one(ProgressBar).display = False
+        editor.text = self._tabs[0]
 
     def on_show(self) -> None:
         # Not in insert mode: keys stay navigation keys until `e` enters the editor. A late
@@ -102,7 +112,12 @@ class SqlPane(Pane):
 
     def _stash(self) -> None:
         self._tabs[self._current] = self.query_one("#editor", TextArea).text
-        save_tabs(self.ctx.s.settings.data_dir, self.ctx.actor.username, self._tabs)
+        self.run_worker(self._save_tabs, thread=True, group="tabs")
+
+    def _save_tabs(self) -> None:
+        # Each save writes the tabs as they are then, under a lock: the last one wins.
+        with self._save_lock:
+            save_tabs(self.ctx.data_dir, self.ctx.actor.username, list(self._tabs))
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tab is None or event.tab.id is None:
@@ -211,7 +226,7 @@ class SqlPane(Pane):
             ticker.stop()
         self.query_one(ProgressBar).display = False
 
-    def _finished(self, table: Any, message: str | None) -> None:
+    async def _finished(self, table: Any, message: str | None) -> None:
         self._query = None
         self._stop_ticker()
         elapsed = time.monotonic() - self._started
@@ -219,14 +234,14 @@ class SqlPane(Pane):
             self._set_status(f"{message}  ({elapsed:.2f}s)")
             return
         self._result = table
-        self.query_one("#results", ArrowTable).backend = ArrowBackend(table)
+        await show_arrow(self, "results", table, max_column_content_width=60, null_rep="NULL")
         capped = "  (first 1,000,000 rows)" if table.num_rows >= MAX_ROWS else ""
         self._set_status(
             f"{table.num_rows:,} rows  {elapsed:.2f}s  {table.nbytes / 1_048_576:.1f} MiB{capped}"
         )
 
-    def _failed(self, exc: QueryError) -> None:
-        self._finished(None, f"error: {exc}")
+    async def _failed(self, exc: QueryError) -> None:
+        await self._finished(None, f"error: {exc}")
         self.app.notify(str(exc), title="Query failed", severity="error", timeout=10)
         if exc.line is not None:
             editor = self.query_one("#editor", TextArea)
