@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from engine.db import Database, current_revision, head_revision
+import migrations
+from engine.db import Database, stored_revision
 from engine.errors import SadeemError
 from engine.secrets import SecretBox
 from engine.services.audit import AuditService
@@ -69,7 +70,7 @@ def open_engine(settings: Settings | None = None, *, migrate: bool | None = None
     if migrate:
         db.upgrade()
     else:
-        have, want = current_revision(db.engine), head_revision()
+        have, want = stored_revision(db.engine), migrations.HEAD
         if have != want:
             db.dispose()
             raise SadeemError(

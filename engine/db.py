@@ -70,6 +70,8 @@ class Database:
             session.close()
 
     def upgrade(self, revision: str = "head") -> None:
+        if revision == "head" and stored_revision(self.engine) == migrations.HEAD:
+            return  # already current: no need to load Alembic and its scripts
         upgrade(self.engine, revision)
 
     def dispose(self) -> None:
@@ -103,6 +105,17 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The DB's alembic_version, read with plain SQL (None for an empty DB)."""
+    from sqlalchemy import exc, text
+
+    with engine.connect() as conn:
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except exc.DBAPIError:  # no such table yet
+            return None
 
 
 def head_revision() -> str:

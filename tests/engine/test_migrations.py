@@ -4,23 +4,33 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from engine.db import current_revision, downgrade, head_revision, make_engine, upgrade
+import migrations
+from engine.db import (
+    current_revision,
+    downgrade,
+    head_revision,
+    make_engine,
+    stored_revision,
+    upgrade,
+)
 from engine.models import Base
 
 
 def test_upgrade_downgrade_and_no_drift(db_url: str):
     engine = make_engine(db_url)
     try:
-        assert current_revision(engine) is None
+        assert current_revision(engine) is None and stored_revision(engine) is None
         upgrade(engine)
         assert current_revision(engine) == head_revision()
+        # The constant that lets a current DB open without Alembic is Alembic's head.
+        assert stored_revision(engine) == migrations.HEAD == head_revision()
         tables = set(inspect(engine).get_table_names())
         assert set(Base.metadata.tables) <= tables
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(ctx, Base.metadata) == []
         downgrade(engine, "base")
-        assert current_revision(engine) is None
+        assert current_revision(engine) is None and stored_revision(engine) is None
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         upgrade(engine)  # and up again: downgrade left nothing behind that blocks it
         assert current_revision(engine) == head_revision()
