@@ -26,28 +26,40 @@ def demo_dir(tmp_path_factory):
     return data
 
 
+def sql_rows(capsys, demo_dir, query: str) -> list[dict]:
+    """`sadeem sql -w demo --json -e QUERY`: its rows (the command must succeed)."""
+    code, out, err = run(
+        capsys, "sql", "-w", "demo", "--json", "--data-dir", str(demo_dir), "-e", query
+    )
+    assert code == 0, err
+    return json.loads(out)["rows"]
+
+
 def test_demo_tables_match_the_raw_files(demo_dir, capsys):
     d = ("--data-dir", str(demo_dir))
     with open(RAW_DIR / "readings.csv") as fh:
         raw = list(csv.DictReader(fh))
-    code, out, _ = run(capsys, "sql", "-w", "demo", "--json", *d, "-e",
-                       "SELECT count(*) AS n FROM demo_bronze.readings")
-    assert json.loads(out)["rows"] == [{"n": len(raw)}]
-    code, out, _ = run(capsys, "sql", "-w", "demo", "--json", *d, "-e",
-                       "SELECT reason, count(*) AS n FROM demo_silver.rejected_readings "
-                       "GROUP BY reason ORDER BY reason")
-    reasons = {r["reason"]: r["n"] for r in json.loads(out)["rows"]}
+    count = sql_rows(capsys, demo_dir, "SELECT count(*) AS n FROM demo_bronze.readings")
+    assert count == [{"n": len(raw)}]
+    rejected = sql_rows(
+        capsys,
+        demo_dir,
+        "SELECT reason, count(*) AS n FROM demo_silver.rejected_readings "
+        "GROUP BY reason ORDER BY reason",
+    )
+    reasons = {r["reason"]: r["n"] for r in rejected}
     assert set(reasons) == {"bad_timestamp", "missing_kwh", "negative_kwh", "unknown_meter"}
-    code, out, _ = run(capsys, "sql", "-w", "demo", "--json", *d, "-e",
-                       "SELECT count(*) AS n, count(DISTINCT meter_id || CAST(read_at AS VARCHAR))"
-                       " AS k FROM demo_silver.readings")
-    row = json.loads(out)["rows"][0]
+    (row,) = sql_rows(
+        capsys,
+        demo_dir,
+        "SELECT count(*) AS n, count(DISTINCT meter_id || CAST(read_at AS VARCHAR))"
+        " AS k FROM demo_silver.readings",
+    )
     assert row["n"] == row["k"]  # deduplicated
     assert row["n"] + sum(reasons.values()) < len(raw)  # the duplicates went too
-    code, out, _ = run(capsys, "catalog", "ls", "--json", *d)
-    assert [n["namespace"] for n in json.loads(out)] == ["demo_bronze", "demo_silver",
-                                                         "demo_gold"]
-    code, out, _ = run(capsys, "catalog", "ls", "demo_gold", *d)
+    _code, out, _ = run(capsys, "catalog", "ls", "--json", *d)
+    assert [n["namespace"] for n in json.loads(out)] == ["demo_bronze", "demo_silver", "demo_gold"]
+    _code, out, _ = run(capsys, "catalog", "ls", "demo_gold", *d)
     assert "demo_gold.daily_consumption" in out and "demo_gold.top_meters" in out
     built = {step for step, _ in PIPELINE}
     assert len(built) == 7
@@ -55,25 +67,57 @@ def test_demo_tables_match_the_raw_files(demo_dir, capsys):
 
 def test_catalog_show_sql_export_and_history(demo_dir, capsys, tmp_path):
     d = ("--data-dir", str(demo_dir))
-    code, out, _ = run(capsys, "catalog", "show", "demo_gold.top_meters", "--snapshots",
-                       "--sample", "3", "--json", *d)
+    code, out, _ = run(
+        capsys,
+        "catalog",
+        "show",
+        "demo_gold.top_meters",
+        "--snapshots",
+        "--sample",
+        "3",
+        "--json",
+        *d,
+    )
     info = json.loads(out)
     assert info["total_records"] == 20 and len(info["sample"]) == 3
     assert [c["name"] for c in info["columns"]] == ["meter_id", "region", "tariff", "total_kwh"]
     target = tmp_path / "readings.parquet"
-    code, out, _ = run(capsys, "sql", "-w", "demo", *d, "-e",
-                       "SELECT * FROM demo_silver.readings", "-o", str(target))
+    code, out, _ = run(
+        capsys,
+        "sql",
+        "-w",
+        "demo",
+        *d,
+        "-e",
+        "SELECT * FROM demo_silver.readings",
+        "-o",
+        str(target),
+    )
     assert code == 0 and pq.read_table(target).num_rows > 11000
     for fmt in ("csv", "json"):
         path = tmp_path / f"top.{fmt}"
-        assert main(["sql", "-w", "demo", *d, "-e", "SELECT * FROM demo_gold.top_meters",
-                     "-o", str(path)]) == 0
+        assert (
+            main(
+                [
+                    "sql",
+                    "-w",
+                    "demo",
+                    *d,
+                    "-e",
+                    "SELECT * FROM demo_gold.top_meters",
+                    "-o",
+                    str(path),
+                ]
+            )
+            == 0
+        )
         text = path.read_text()
         assert text.count("\n") == (21 if fmt == "csv" else 20)
     code, out, err = run(capsys, "sql", "-w", "demo", *d, "-e", "SELEC 1")
     assert code == 6 and "line 1, column 1" in err
-    code, out, _ = run(capsys, "sql", "-w", "demo", "--history", "--search", "SELEC 1",
-                       "--json", *d)
+    code, out, _ = run(
+        capsys, "sql", "-w", "demo", "--history", "--search", "SELEC 1", "--json", *d
+    )
     assert json.loads(out)[0]["state"] == "failed"
 
 
@@ -83,13 +127,21 @@ def test_provision_check_and_connection_test_cli(demo_dir, capsys):
     assert code == 0 and {s["state"] for s in json.loads(out)["steps"]} == {"exists"}
     code, out, _ = run(capsys, "workspace", "check", "--json", *d)
     assert code == 0 and json.loads(out) == []
-    run(capsys, "sql", "-w", "demo", *d, "-e",
-        "CREATE TABLE demo_gold.copy AS SELECT * FROM demo_gold.top_meters")
+    run(
+        capsys,
+        "sql",
+        "-w",
+        "demo",
+        *d,
+        "-e",
+        "CREATE TABLE demo_gold.copy AS SELECT * FROM demo_gold.top_meters",
+    )
     code, out, _ = run(capsys, "workspace", "create", "other", *d)
     code, out, _ = run(capsys, "workspace", "provision", "other", "--apply", *d)
     assert code == 0
-    code, out, err = run(capsys, "sql", "-w", "other", *d, "-e",
-                         "SELECT * FROM demo_gold.top_meters")
+    code, out, _err = run(
+        capsys, "sql", "-w", "other", *d, "-e", "SELECT * FROM demo_gold.top_meters"
+    )
     assert code == 0  # admins may cross; the check below is what reports it for jobs
     code, out, _ = run(capsys, "connection", "test", "--json", *d)
     assert code == 0 and all(h["ok"] for h in json.loads(out))
