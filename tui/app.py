@@ -28,6 +28,7 @@ from tui.panes.jobs import JobsPane
 from tui.panes.runs import RunsPane, parse_window
 from tui.panes.sql import SqlPane
 from tui.panes.workspaces import WorkspacesPane
+from tui.widgets.grid import preload as preload_grid
 from tui.widgets.help import HelpScreen
 
 PANES = (
@@ -123,6 +124,7 @@ class SadeemApp(App[None]):
         )
         self.ctx.engine = engine
         self.ready = False  # the services are open and the role is known
+        self.sql_warm = False  # the SQL engine is loaded (set after `ready`)
         self.forced_read_only = read_only
         self.read_only = read_only
         self.health_summary: tuple[int, int] | None = None
@@ -209,6 +211,14 @@ class SadeemApp(App[None]):
         def job() -> None:
             role = self.ctx.role()
             self.call_from_thread(self._set_role, role)
+            # Then load the SQL engine, so the operator's first query does not wait for it.
+            try:
+                if role is not None and self.ctx.workspace:
+                    self.ctx.s.sql.warm(self.ctx.actor, self.ctx.workspace)
+            except SadeemError:
+                pass  # the query itself will say what is wrong
+            preload_grid()
+            self.sql_warm = True
 
         self.run_worker(job, thread=True)
 

@@ -193,14 +193,17 @@ class DuckDBBackend:
 
     def __init__(
         self,
-        catalog: Catalog | None = None,
+        catalog: Catalog | Callable[[], Catalog] | None = None,
         database: str = ":memory:",
         threads: int | None = None,
         memory_limit: str | None = None,
     ) -> None:
         import duckdb
 
-        self._catalog = catalog
+        # A catalog, or a function giving one: loading pyiceberg costs ~0.3 s and ~60 MiB,
+        # so it waits for the first statement that names a table.
+        self._catalog_source = catalog
+        self._has_catalog = catalog is not None
         self._connection: duckdb.DuckDBPyConnection = duckdb.connect(database)
         if threads:
             self._connection.execute(f"SET threads={int(threads)}")
@@ -210,9 +213,18 @@ class DuckDBBackend:
             self._connection.execute(f"SET memory_limit='{memory_limit}'")
         self._exposed: dict[str, int | None] = {}  # table -> snapshot id exposed as a view
         self._lock = threading.Lock()
+        self._catalog_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return "DuckDBBackend()"
+
+    @property
+    def _catalog(self) -> Catalog:
+        with self._catalog_lock:
+            if callable(self._catalog_source):
+                self._catalog_source = self._catalog_source()
+        assert self._catalog_source is not None
+        return self._catalog_source
 
     def close(self) -> None:
         self._connection.close()
@@ -280,9 +292,10 @@ class DuckDBBackend:
 
     def _expose_tables(self, cursor: duckdb.DuckDBPyConnection, stmt: Any) -> None:
         """Make every Iceberg table the statement names readable as `ns.table` in DuckDB."""
-        if self._catalog is None:
+        named = self._iceberg_tables(stmt)
+        if not self._has_catalog or not named:
             return
-        for namespace, name in self._iceberg_tables(stmt):
+        for namespace, name in named:
             ident = f"{namespace}.{name}"
             try:
                 table = self._catalog.load_table((namespace, name))
@@ -327,7 +340,9 @@ class DuckDBBackend:
         """CTAS / INSERT INTO an Iceberg table: compute in DuckDB, commit with pyiceberg."""
         from sqlglot import exp
 
-        if self._catalog is None:
+        if not self._has_catalog or not isinstance(
+            stmt, exp.Create | exp.Insert | exp.Drop | exp.Update | exp.Delete | exp.Merge
+        ):
             return None
         if isinstance(stmt, exp.Create) and (stmt.args.get("kind") or "").upper() == "TABLE":
             target = stmt.this.this if isinstance(stmt.this, exp.Schema) else stmt.this

@@ -81,7 +81,7 @@ def sql_backend(
         from engine.backends.duckdb import DuckDBBackend
 
         return DuckDBBackend(
-            catalog=catalog_backend.pyiceberg_catalog() if catalog_backend else None,
+            catalog=catalog_backend.pyiceberg_catalog if catalog_backend else None,
             threads=config.get("threads"),
             memory_limit=config.get("memory_limit"),
         )

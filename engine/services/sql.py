@@ -215,6 +215,21 @@ class SqlService(Service):
                 )
         return TrackedQuery(self, handle, record)
 
+    def warm(self, actor: Actor, workspace: str) -> None:
+        """Load what a first query needs (the SQL parser; for the embedded engine, DuckDB
+        and the catalog's tables) so the operator's first query does not pay for it.
+        Sends nothing to a remote engine and records nothing."""
+        self.check(actor, workspace, "SELECT 1")
+        ws = self.workspaces.get(actor, workspace)
+        from engine.backends.duckdb import DuckDBBackend
+
+        _name, backend = self.lakehouse.sql(actor, ws)
+        try:
+            if isinstance(backend, DuckDBBackend):
+                backend.execute("SELECT 1", QueryContext(user=actor.username), None).fetch()
+        finally:
+            backend.close()
+
     def history(
         self,
         actor: Actor,

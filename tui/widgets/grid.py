@@ -10,6 +10,11 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 
+def preload() -> None:
+    """Import the grid in a worker, so the first result does not pay ~0.5 s on the UI."""
+    import textual_fastdatatable  # noqa: F401
+
+
 class GridPlaceholder(Static, can_focus=True):
     """Where a grid will be; says what fills it."""
 

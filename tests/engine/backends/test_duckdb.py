@@ -130,3 +130,21 @@ def test_cancel_stops_a_long_query_with_progress(backend):
 def test_health(backend):
     result = backend.test()
     assert result.ok and result.version.startswith("DuckDB")
+
+
+def test_the_catalog_loads_only_for_a_statement_that_names_a_table(catalog):
+    loads = []
+
+    def load():  # what the factory passes: the catalog, on demand
+        loads.append(1)
+        return catalog.pyiceberg_catalog()
+
+    b = DuckDBBackend(load)
+    try:
+        assert run(b, "SELECT count(*) AS n FROM range(10)")["n"][0].as_py() == 10
+        assert loads == []
+        assert run(b, "SELECT count(*) AS n FROM lake_bronze.readings")["n"][0].as_py() == 4
+        run(b, "SELECT count(*) AS n FROM lake_bronze.readings")
+        assert loads == [1]  # once, then kept
+    finally:
+        b.close()
