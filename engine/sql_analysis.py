@@ -4,9 +4,28 @@ as a write (the conservative side) and reported to the caller."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from engine.errors import QueryError
+
+_IMPORT_LOCK = threading.Lock()
+_imported = False
+
+
+def load_sqlglot() -> None:
+    """Import sqlglot whole, once, under a lock; call before any `import sqlglot`. Its
+    modules import each other in a circle, so two threads importing it for the first time
+    at once (the runner's and the console's) can see a half-initialised module."""
+    global _imported
+    if _imported:
+        return
+    with _IMPORT_LOCK:
+        import sqlglot
+        import sqlglot.expressions
+        import sqlglot.tokens  # noqa: F401
+
+        _imported = True
 
 # Statement kinds that only read. Anything else (DDL, DML, SET, CALL, ...) is a write.
 _READ_KINDS = ("Select", "Union", "Except", "Intersect", "Describe", "Show", "Pragma")
@@ -36,6 +55,7 @@ class SqlFootprint:
 
 def split_statements(sql: str, dialect: str = "trino") -> list[str]:
     """The statements of a script, each as its own text (comments kept out)."""
+    load_sqlglot()
     import sqlglot
 
     try:
@@ -57,6 +77,7 @@ def _query_error(exc: Exception) -> QueryError:
 
 def footprint(sql: str, dialect: str = "trino") -> SqlFootprint:
     """Tables read and written by `sql`; raises QueryError (with position) when unparsable."""
+    load_sqlglot()
     import sqlglot
     from sqlglot import exp
 
@@ -94,6 +115,7 @@ def footprint(sql: str, dialect: str = "trino") -> SqlFootprint:
 def split_text(sql: str) -> list[str]:
     """The statements of a script as the author wrote them (split on top-level `;` tokens,
     so semicolons inside strings and comments do not count)."""
+    load_sqlglot()
     from sqlglot.tokens import Tokenizer, TokenType
 
     try:

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 
 from engine.backends.base import HealthResult, QueryContext, QueryProgress
 from engine.errors import BackendError, QueryCancelled, QueryError
+from engine.sql_analysis import load_sqlglot
 
 if TYPE_CHECKING:
     import duckdb
@@ -248,6 +249,7 @@ class DuckDBBackend:
         on_progress: Callable[[QueryProgress], None] | None = None,
     ) -> DuckDBQuery:
         """Parse now (syntax errors raise here), run on the first batches()/fetch()."""
+        load_sqlglot()
         import sqlglot
 
         try:
@@ -282,6 +284,7 @@ class DuckDBBackend:
         return reader
 
     def _iceberg_tables(self, stmt: Any) -> list[tuple[str, str]]:
+        load_sqlglot()
         from sqlglot import exp
 
         out = []
@@ -338,6 +341,7 @@ class DuckDBBackend:
         self, cursor: duckdb.DuckDBPyConnection, stmt: Any
     ) -> pa.RecordBatchReader | None:
         """CTAS / INSERT INTO an Iceberg table: compute in DuckDB, commit with pyiceberg."""
+        load_sqlglot()
         from sqlglot import exp
 
         if not self._has_catalog or not isinstance(

@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static, Tab, Tabs, TextArea
 
 from engine.errors import QueryCancelled, QueryError, SadeemError
+from engine.sql_analysis import load_sqlglot
 from tui.panes.base import Pane
 from tui.state import load_tabs, save_tabs
 from tui.widgets.form import FormField, FormScreen
@@ -24,6 +25,7 @@ MAX_ROWS = 1_000_000
 
 def statement_at(text: str, offset: int) -> str:
     """The statement of a script that contains `offset` (split on top-level `;`)."""
+    load_sqlglot()
     from sqlglot.tokens import Tokenizer, TokenType
 
     try:
