@@ -27,6 +27,7 @@ def load_sqlglot() -> None:
 
         _imported = True
 
+
 # Statement kinds that only read. Anything else (DDL, DML, SET, CALL, ...) is a write.
 _READ_KINDS = ("Select", "Union", "Except", "Intersect", "Describe", "Show", "Pragma")
 
