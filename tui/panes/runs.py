@@ -173,6 +173,8 @@ class RunScreen(Screen[None]):
         self.run_id = run_id
         self._seq = 0
         self._done = False
+        self._state: str | None = None
+        self._fetching = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -200,16 +202,31 @@ class RunScreen(Screen[None]):
         self.poll()
 
     def poll(self) -> None:
-        if not self._done:
-            self.run_worker(self._fetch, thread=True, exclusive=True)
+        # One fetch at a time: two in flight would both read after the same seq and show
+        # the same lines twice (a slow fetch under a busy log outlives the 0.5 s tick).
+        if not self._done and not self._fetching:
+            self._fetching = True
+            self.run_worker(self._fetch, thread=True)
 
     def _fetch(self) -> None:
         svc, actor = self.ctx.s, self.ctx.actor
-        run = svc.runs.get(actor, self.run_id)
-        chunks = svc.runs.logs(actor, self.run_id, after_seq=self._seq, limit=5000)
-        history = svc.runs.list(actor, run.workspace, job=run.job, limit=30)
+        try:
+            run = svc.runs.get(actor, self.run_id)
+            chunks = svc.runs.logs(actor, self.run_id, after_seq=self._seq, limit=5000)
+            history = None  # the duration chart changes only when this run's state does
+            if run.state != self._state:
+                history = svc.runs.list(actor, run.workspace, job=run.job, limit=30)
+                self._state = run.state
+        except SadeemError as exc:
+            self.app.call_from_thread(self._fetch_failed, str(exc))
+            return
         split = [(c.seq, c.at, c.text.splitlines()) for c in chunks]  # off the UI thread
         self.app.call_from_thread(self._show, run, split, history)
+
+    def _fetch_failed(self, message: str) -> None:
+        self._fetching = False
+        self._done = True  # stop polling; the notification says why
+        self.app.notify(message, severity="error", timeout=10)
 
     def _show(self, run: Any, chunks: list[Any], history: list[Any]) -> None:
         links = "  ".join(f"{k}: {v}" for k, v in run.links.items()) or "-"
@@ -219,13 +236,15 @@ class RunScreen(Screen[None]):
             f"external id {run.external_id or '-'}  links {links}\n"
             f"params {run.parameters or '-'}  error {run.error or '-'}"
         )
-        durations = [r.duration_s or 0.0 for r in reversed(history) if r.finished_at]
-        self.query_one(Sparkline).data = durations or [0.0]
+        if history is not None:
+            durations = [r.duration_s or 0.0 for r in reversed(history) if r.finished_at]
+            self.query_one(Sparkline).data = durations or [0.0]
         for seq, at, lines in chunks:
             self._seq = seq
             self.log_view.write_lines(lines, at)
         if run.state in TERMINAL and not chunks:
             self._done = True
+        self._fetching = False
         self._status()
 
     def _status(self) -> None:
