@@ -328,14 +328,14 @@ def main() -> None:
         )
     else:
         print("   Harlequin: could not be installed here")
-    sq = median_of(max(1, args.runs // 2), "sadeem-query", data, env=env)
+    sq = median_of(args.runs, "sadeem-query", data, env=env)
     print(
         f"{QUERY} -> first rows   Sadeem {sq['first_rows_s']:.2f}s, peak "
         f"{sq['peak_rss_mb']:.0f} MiB, {sq['rows_shown']:,.0f} rows in the grid",
         end="",
     )
     if harlequin:
-        hq = median_of(max(1, args.runs // 2), "harlequin", "query", python=harlequin)
+        hq = median_of(args.runs, "harlequin", "query", python=harlequin)
         print(
             f"   Harlequin {hq['first_rows_s']:.2f}s, peak {hq['peak_rss_mb']:.0f} MiB, "
             f"{hq['rows_shown']:,.0f} rows in the grid"
