@@ -98,12 +98,19 @@ class WorkspacesPane(ListPane):
 
     def action_archive(self) -> None:
         key = self.selected_key()
-        if key and self.may_change():
-            self.in_thread(
-                lambda: self.ctx.s.workspaces.archive(self.ctx.actor, key),
-                lambda _r: self.reload(),
-                success=f"{key} archived",
-            )
+        if not key or not self.may_change():
+            return
+        # Archiving cannot be undone, so a stray `x` only opens the question.
+        self.app.push_screen(
+            FormScreen(
+                f"Archive {key}?",
+                [],
+                lambda _values: self.ctx.s.workspaces.archive(self.ctx.actor, key),
+                intro="Its tables and history stay readable; it accepts no change again.\n"
+                "ctrl+s archives, Esc keeps it as it is.",
+            ),
+            lambda done: done and (self.app.notify(f"{key} archived"), self.reload()),
+        )
 
     def action_check(self) -> None:
         key = self.selected_key()
