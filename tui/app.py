@@ -12,7 +12,7 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.command import Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 
@@ -72,17 +72,35 @@ def runs_filter(words: list[str]) -> dict[str, Any]:
 class PaneCommands(Provider):
     """The command palette (ctrl+p): every pane and every action of the current pane."""
 
+    def _commands(self) -> list[tuple[str, str, Any]]:
+        """(title, help, callback): the panes, then the verbs of the pane in front."""
+        app: Any = self.app
+        out = [
+            (f"Go to {pane.TITLE}", f"key {i + 1}", lambda key=pane.KEY: app.show_pane(key))
+            for i, pane in enumerate(PANES)
+        ]
+        pane = app.current_pane()
+        for b in getattr(pane, "BINDINGS", []):
+            out.append(
+                (
+                    f"{pane.TITLE}: {b.description}",
+                    f"key {b.key}",
+                    # The palette has closed when this runs: the pane's own action, as its key.
+                    lambda action=b.action: app.run_action(action, default_namespace=pane),
+                )
+            )
+        return out
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        app = self.app
-        for pane in PANES:
-            score = matcher.match(f"Go to {pane.TITLE}")
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
             if score > 0:
-                yield Hit(
-                    score,
-                    matcher.highlight(f"Go to {pane.TITLE}"),
-                    lambda key=pane.KEY: app.show_pane(key),
-                )  # type: ignore[attr-defined]
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
 
 
 class SadeemApp(App[None]):
