@@ -356,3 +356,91 @@ async def test_runs_filter_by_time_state_and_job(make_app, services):
         await pilot.press("colon", *"runs yesterday", "enter")
         await pilot.pause(0.2)
         assert runs.row_count == 2  # a bad filter is refused and changes nothing
+
+
+async def test_archive_asks_first_and_esc_keeps_the_workspace(make_app, services):
+    services.workspaces.create(ANA, "scratch")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("1")
+        table = app.query_one("#workspaces DataTable", DataTable)
+        await wait_until(pilot, lambda: table.has_focus and table.row_count == 2)
+        table.move_cursor(row=table.get_row_index("scratch"))
+        await pilot.press("x")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "FormScreen")
+        assert "Archive scratch?" in text_of(app.screen.query_one(".form-title"))
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert not services.workspaces.get(ANA, "scratch").archived
+        await pilot.press("x")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "FormScreen")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: services.workspaces.get(ANA, "scratch").archived)
+        await wait_until(pilot, lambda: table.row_count == 1)  # the list shows active ones
+
+
+async def test_palette_offers_the_panes_and_the_verbs_of_the_pane_in_front(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("4")
+        jobs = app.query_one("#jobs DataTable", DataTable)
+        await wait_until(pilot, lambda: jobs.row_count == 7)
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "CommandPalette")
+        await pilot.press(*"new spark job")
+        await pilot.pause(0.5)  # the palette searches after a short debounce
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: bool(app.screen.query("#f-main_application_file")))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is app.screen_stack[0])
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "CommandPalette")
+        await pilot.press(*"go to audit")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.current_key() == "audit")
+
+
+async def test_new_sql_job_from_the_form_runs_and_its_log_follows_to_the_end(make_app, services):
+    from engine.runner.engine import Engine
+
+    engine = Engine(services, poll_interval=0.05).start()
+    try:
+        app = make_app(engine=engine)
+        async with app.run_test(size=SIZE) as pilot:
+            await started(app, pilot)
+            await pilot.press("4")
+            jobs = app.query_one("#jobs DataTable", DataTable)
+            await wait_until(pilot, lambda: jobs.row_count == 7)
+            await pilot.press("n")
+            await wait_until(pilot, lambda: bool(app.screen.query("#f-sql")))
+            app.screen.query_one("#f-name").value = "meter_count"
+            app.screen.query_one(
+                "#f-sql", TextArea
+            ).text = "SELECT count(*) AS meters FROM {{ workspace }}_silver.meters"
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: jobs.row_count == 8)
+            jobs.move_cursor(row=jobs.get_row_index("meter_count"))
+            await pilot.press("r")
+            await wait_until(pilot, lambda: app.screen.__class__.__name__ == "FormScreen")
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: app.screen is app.screen_stack[0])
+            # Enter on the job lists its runs; Enter on the run follows its log.
+            await pilot.press("enter")
+            runs = app.query_one("#runs DataTable", DataTable)
+            await wait_until(pilot, lambda: app.current_key() == "runs" and runs.row_count == 1)
+            runs.focus()
+            await pilot.press("enter")
+            await wait_until(
+                pilot,
+                lambda: any("finished: succeeded" in ln for ln in getattr(app.screen, "lines", [])),
+            )
+            log = app.screen.query_one("#run-log")
+            assert log.follow and log.scroll_offset.y == log.max_scroll_y
+            assert "succeeded" in text_of(app.screen.query_one("#run-info"))
+            [run] = services.runs.list(ANA, "demo", job="meter_count")
+            assert run.state == "succeeded" and run.trigger == "manual"
+    finally:
+        engine.stop(grace_s=2)
