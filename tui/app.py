@@ -7,6 +7,7 @@ current pane, `Esc` goes back. All I/O runs in workers; the UI thread never wait
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ PANES = (
     HealthPane,
     AuditPane,
 )
+PANE_BY_KEY = {pane.KEY: pane for pane in PANES}
 ALIASES = {
     "ws": "workspaces",
     "workspace": "workspaces",
@@ -148,13 +150,17 @@ class SadeemApp(App[None]):
         self.health_summary: tuple[int, int] | None = None
         self._bar_mode = "command"
         self._history: list[str] = []
+        self._moved = False  # the operator has switched panes or opened the bar
+        # Panes mounted or being mounted: only the first one is composed before the first
+        # frame; the others follow in the background (8 panes of widgets cost ~130 ms).
+        self._mounts: dict[str, Awaitable[None] | None] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="header")
         initial = "sql" if self.ctx.workspace else "workspaces"
+        self._mounts[initial] = None
         with ContentSwitcher(initial=initial, id="panes"):
-            for pane in PANES:
-                yield pane(id=pane.KEY)
+            yield PANE_BY_KEY[initial](id=initial)
         with Vertical(id="bar"):
             yield Input(
                 placeholder=":runs failed  :jobs  :ws demo  :catalog demo_gold", id="command"
@@ -168,9 +174,23 @@ class SadeemApp(App[None]):
         self._paint_header({"holder": None, "queue": "-", "running": "-"})
         # Open the engine after the first frame is drawn: drawing it must not wait on the DB.
         self.call_after_refresh(lambda: self.run_worker(self._start, thread=True))
+        self.call_after_refresh(lambda: self.run_worker(self._mount_other_panes()))
         self.set_interval(2.0, self._refresh_header)
         if self.health_every:
             self.set_interval(self.health_every, self._check_health)
+
+    def _mount_pane(self, key: str) -> Awaitable[None]:
+        """Mount a pane (hidden) once; awaiting the result waits until it has composed."""
+        if key not in self._mounts:
+            pane = PANE_BY_KEY[key](id=key)
+            pane.display = False  # the switcher shows it when it becomes current
+            self._mounts[key] = self.query_one(ContentSwitcher).mount(pane)
+        return self._mounts[key] or _done()
+
+    async def _mount_other_panes(self) -> None:
+        for pane in PANES:
+            await self._mount_pane(pane.KEY)
+            self._mounts[pane.KEY] = None
 
     def _initial_focus(self) -> None:
         if self.focused is None or self.focused.id == "editor":
@@ -204,7 +224,7 @@ class SadeemApp(App[None]):
 
     def _workspace_chosen(self) -> None:
         """Go to the SQL pane, unless the operator already went somewhere while we opened."""
-        if not self._history and self.current_key() == "workspaces":
+        if not self._moved:
             self.show_pane("sql")
         else:
             self.current_pane().reload()
@@ -294,9 +314,23 @@ class SadeemApp(App[None]):
     def action_show_pane(self, key: str) -> None:
         self.show_pane(key)
 
-    def show_pane(self, key: str, **options: Any) -> None:
+    def show_pane(
+        self, key: str, then: Callable[[Any], None] | None = None, **options: Any
+    ) -> None:
+        """Bring a pane to the front with `options` set on it; `then(pane)` once shown."""
+        self._moved = True
         key = ALIASES.get(key, key)
         switcher = self.query_one(ContentSwitcher)
+        if self._mounts.get(key, True) is not None:  # not composed yet: once it is
+            mounting = self._mount_pane(key)
+
+            async def when_mounted() -> None:
+                await mounting
+                self._mounts[key] = None
+                self.show_pane(key, then, **options)
+
+            self.call_next(when_mounted)
+            return
         pane = self.query_one(f"#{key}")
         for name, value in options.items():
             setattr(pane, name, value)
@@ -313,6 +347,8 @@ class SadeemApp(App[None]):
             focus.focus()
         elif key == "sql":
             self.query_one("#results").focus()
+        if then is not None:
+            then(pane)
 
     def switch_workspace(self, name: str) -> None:
         self.ctx.workspace = name
@@ -320,8 +356,7 @@ class SadeemApp(App[None]):
         self.notify(f"workspace {name}")
 
     def insert_into_editor(self, text: str) -> None:
-        self.show_pane("sql")
-        self.query_one(SqlPane).insert(text)
+        self.show_pane("sql", then=lambda pane: pane.insert(text))
 
     def action_back(self) -> None:
         if self.current_key() == "sql" and self.query_one(SqlPane).leave_editor():
@@ -354,6 +389,7 @@ class SadeemApp(App[None]):
         self._open_bar("filter", "/")
 
     def _open_bar(self, mode: str, placeholder: str) -> None:
+        self._moved = True
         self._bar_mode = mode
         bar = self.query_one("#bar")
         bar.display = True
@@ -394,9 +430,7 @@ class SadeemApp(App[None]):
                 self.notify(str(exc), severity="warning")
             return
         if head == "catalog":
-            self.show_pane("catalog")
-            if args:
-                self.query_one(CatalogPane).apply_filter(args[0])
+            self.show_pane("catalog", then=lambda pane: args and pane.apply_filter(args[0]))
             return
         if head in {p.KEY for p in PANES}:
             self.show_pane(head)
@@ -405,3 +439,7 @@ class SadeemApp(App[None]):
             self.exit()
             return
         self.notify(f"unknown command {head!r}; ? lists them", severity="warning")
+
+
+async def _done() -> None:
+    """An awaitable for a pane that is already mounted."""

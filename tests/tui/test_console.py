@@ -444,3 +444,25 @@ async def test_new_sql_job_from_the_form_runs_and_its_log_follows_to_the_end(mak
             assert run.state == "succeeded" and run.trigger == "manual"
     finally:
         engine.stop(grace_s=2)
+
+
+async def test_panes_answer_keys_before_the_background_has_mounted_them(make_app):
+    # No workspace named: the console opens on Workspaces and composes only that pane
+    # before its first frame; the command bar is used at once, before the others mount.
+    app = make_app(workspace=None)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.current_key() == "workspaces"
+        await pilot.press("colon", *"catalog demo_gold", "enter")
+        await wait_until(pilot, lambda: app.current_key() == "catalog")
+        tree = app.query_one(Tree)
+        await wait_until(pilot, lambda: [str(n.label) for n in tree.root.children] == ["demo_gold"])
+        await started(app, pilot)
+        assert "workspace demo" in text_of(app.query_one("#header"))
+        gold = tree.root.children[0]
+        gold.expand()
+        await wait_until(pilot, lambda: len(gold.children) == 2)
+        tree.move_cursor(gold.children[1])
+        tree.focus()
+        await pilot.press("i")
+        await wait_until(pilot, lambda: app.current_key() == "sql")
+        assert "demo_gold." in app.query_one("#editor", TextArea).text

@@ -73,7 +73,9 @@ class SqlPane(Pane):
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Tabs(id="sql-tabs")
-        yield TextArea.code_editor("", language="sql", id="editor", soft_wrap=False)
+        # Plain until the tabs are loaded: tree-sitter compiles its SQL highlight query each
+        # time a document is set (~45 ms here), so the first frame must not pay for it.
+        yield TextArea.code_editor("", id="editor", soft_wrap=False)
         with Horizontal(id="sql-status-row"):
             yield ProgressBar(total=100, show_eta=False, id="progress")
             yield Static("Ready. F5 runs the statement under the cursor.", id="sql-status")
@@ -96,6 +98,7 @@ class SqlPane(Pane):
         for i, _ in enumerate(self._tabs):
             tabs.add_tab(Tab(f"query {i + 1}", id=f"t{i}"))
         editor.text = self._tabs[0]
+        editor.language = "sql"  # once, with the text in
 
     def on_show(self) -> None:
         # Not in insert mode: keys stay navigation keys until `e` enters the editor. A late
