@@ -55,6 +55,7 @@ class Services:
         return self.ctx.db
 
     def close(self) -> None:
+        self.lakehouse.close()
         self.ctx.db.dispose()
 
 

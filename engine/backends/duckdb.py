@@ -198,9 +198,13 @@ class DuckDBBackend:
         database: str = ":memory:",
         threads: int | None = None,
         memory_limit: str | None = None,
+        shared: bool = False,
     ) -> None:
         import duckdb
 
+        # A shared backend serves many callers (see Lakehouse.sql): their close() keeps it
+        # open, and shutdown() closes it for good.
+        self.shared = shared
         # A catalog, or a function giving one: loading pyiceberg costs ~0.3 s and ~60 MiB,
         # so it waits for the first statement that names a table.
         self._catalog_source = catalog
@@ -228,6 +232,10 @@ class DuckDBBackend:
         return self._catalog_source
 
     def close(self) -> None:
+        if not self.shared:
+            self._connection.close()
+
+    def shutdown(self) -> None:
         self._connection.close()
 
     def test(self) -> HealthResult:
@@ -303,18 +311,27 @@ class DuckDBBackend:
             try:
                 table = self._catalog.load_table((namespace, name))
             except Exception:
-                continue  # not an Iceberg table: DuckDB reports it if it does not exist
+                # Not an Iceberg table (DuckDB reports it if it does not exist), or one
+                # dropped since it was exposed: its view must not serve the old files.
+                with self._lock:
+                    if self._exposed.pop(ident, "none") != "none":
+                        cursor.execute(f'DROP VIEW IF EXISTS "{namespace}"."{name}"')
+                continue
             snapshot = table.current_snapshot()
             snap_id = snapshot.snapshot_id if snapshot else None
             with self._lock:
                 if self._exposed.get(ident, "none") == snap_id:
                     continue
-                self._expose(cursor, table, namespace, name)
-                self._exposed[ident] = snap_id
+                if self._expose(cursor, table, namespace, name):
+                    self._exposed[ident] = snap_id
+                else:  # read into this cursor only: expose again for the next one
+                    self._exposed.pop(ident, None)
 
     def _expose(
         self, cursor: duckdb.DuckDBPyConnection, table: Any, namespace: str, name: str
-    ) -> None:
+    ) -> bool:
+        """Create the view `namespace.name`; True if every cursor can read it, False if it
+        reads an Arrow table registered on this cursor alone."""
         cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')
         target = f'"{namespace}"."{name}"'
         scan = table.scan()
@@ -331,11 +348,12 @@ class DuckDBBackend:
             cursor.execute(
                 f"CREATE OR REPLACE VIEW {target} AS SELECT * FROM read_parquet([{listing}])"
             )
-            return
+            return True
         arrow = scan.to_arrow()  # remote files, deletes, evolved schemas, empty tables
         view = f"__iceberg_{namespace}_{name}"
         cursor.register(view, arrow)
         cursor.execute(f"CREATE OR REPLACE VIEW {target} AS SELECT * FROM {view}")
+        return False
 
     def _iceberg_write(
         self, cursor: duckdb.DuckDBPyConnection, stmt: Any

@@ -62,7 +62,11 @@ def embedded_catalog(data_dir: Path) -> CatalogBackend:
 
 
 def sql_backend(
-    conn_type: str, config: dict[str, Any], catalog_backend: CatalogBackend | None = None
+    conn_type: str,
+    config: dict[str, Any],
+    catalog_backend: CatalogBackend | None = None,
+    *,
+    shared: bool = False,
 ) -> SqlBackend:
     if conn_type == "trino":
         from engine.backends.trino import TrinoBackend
@@ -84,6 +88,7 @@ def sql_backend(
             catalog=catalog_backend.pyiceberg_catalog if catalog_backend else None,
             threads=config.get("threads"),
             memory_limit=config.get("memory_limit"),
+            shared=shared,
         )
     raise ValidationError(f"a {conn_type} connection cannot run SQL", "connection")
 

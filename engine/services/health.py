@@ -53,10 +53,13 @@ def probe(conn_type: str, config: dict[str, Any], ctx: Any) -> HealthResult:
         if conn_type in ("iceberg_rest", "iceberg_sql"):
             return factory.catalog(conn_type, config).test()
         if conn_type in ("trino", "duckdb"):
-            catalog = (
-                factory.embedded_catalog(ctx.settings.data_dir) if conn_type == "duckdb" else None
-            )
-            return factory.sql_backend(conn_type, config, catalog).test()
+            # The engine answering is the test; no catalog is needed for it. Closed at
+            # once, so a check every minute holds no DuckDB (~30 MiB) between checks.
+            backend = factory.sql_backend(conn_type, config)
+            try:
+                return backend.test()
+            finally:
+                backend.close()
         if conn_type in ("spark_operator", "spark_local"):
             return factory.batch_backend(conn_type, config, ctx.settings.data_dir).test()
         if conn_type == "postgres":

@@ -113,6 +113,38 @@ def test_sql_ctas_catalog_and_history(lake, admin):
     assert "sql.write" in audit_actions(lake)
 
 
+def test_one_duckdb_per_workspace_stays_true_to_the_catalog(lake, admin):
+    """The shared DuckDB of a workspace: reused, never shared with another workspace, and
+    never serving a table as it was before another writer changed or dropped it."""
+    import pyarrow as pa
+    from pyiceberg.types import StringType
+
+    lake.workspaces.create(admin, "hr")
+    lake.provisioning.apply(admin, "hr")
+    sales, hr = (lake.workspaces.get(admin, w) for w in ("sales", "hr"))
+    assert lake.lakehouse.sql(admin, sales)[1] is lake.lakehouse.sql(admin, sales)[1]
+    assert lake.lakehouse.sql(admin, sales)[1] is not lake.lakehouse.sql(admin, hr)[1]
+
+    def count() -> int:
+        q = lake.sql.execute(admin, "sales", "SELECT count(*) AS n FROM sales_bronze.t")
+        return q.fetch().column("n")[0].as_py()
+
+    lake.sql.execute(admin, "sales", "CREATE TABLE sales_bronze.t AS SELECT 1 AS x").fetch()
+    assert count() == 1
+    # Another writer (a Spark job, another engine) appends: the next query sees it.
+    table = lake.lakehouse.embedded_catalog().pyiceberg_catalog().load_table("sales_bronze.t")
+    table.append(pa.table({"x": pa.array([2, 3], pa.int32())}))
+    assert count() == 3
+    # An evolved schema is read through Arrow on the query's own cursor, query after query.
+    with table.update_schema() as update:
+        update.add_column("y", StringType())
+    assert count() == 3 and count() == 3
+    # Dropped elsewhere: an error, not the rows it had.
+    lake.lakehouse.embedded_catalog().pyiceberg_catalog().drop_table("sales_bronze.t")
+    with pytest.raises(QueryError, match="t"):
+        count()
+
+
 def test_sql_errors_and_separation(lake, admin, make_member):
     lake.workspaces.create(admin, "hr")
     lake.provisioning.apply(admin, "hr")
