@@ -21,6 +21,7 @@ from tui.widgets.form import FormField, FormScreen
 from tui.widgets.grid import GridPlaceholder, show_arrow
 
 MAX_ROWS = 1_000_000
+FIRST_ROWS = 10_000  # shown as soon as they arrive; the rest follows while you read
 
 
 def statement_at(text: str, offset: int) -> str:
@@ -69,6 +70,7 @@ class SqlPane(Pane):
         self._result: Any = None
         self._names: list[str] = []
         self._started = 0.0
+        self._partial = False  # the grid shows the first rows; the rest is being fetched
         self._save_lock = threading.Lock()
 
     def compose(self):  # type: ignore[no-untyped-def]
@@ -199,7 +201,13 @@ class SqlPane(Pane):
         try:
             query = self.ctx.s.sql.execute(self.ctx.actor, self.ctx.workspace, sql)
             self._query = query
-            table = query.fetch(MAX_ROWS)
+            table = query.fetch(FIRST_ROWS)
+            if table.num_rows == FIRST_ROWS:  # maybe more: show these, then fetch the rest
+                self.app.call_from_thread(self._first_rows, table)
+                import pyarrow as pa
+
+                rest = query.fetch(MAX_ROWS - FIRST_ROWS)
+                table = pa.concat_tables([table, rest])  # no copy: the chunks are kept
             query.close()
         except QueryCancelled:
             self.app.call_from_thread(self._finished, None, "cancelled")
@@ -231,15 +239,32 @@ class SqlPane(Pane):
             ticker.stop()
         self.query_one(ProgressBar).display = False
 
+    async def _show_grid(self, table: Any, keep_position: bool = False) -> None:
+        await show_arrow(
+            self,
+            "results",
+            table,
+            keep_position=keep_position,
+            max_column_content_width=60,
+            null_rep="NULL",
+        )
+
+    async def _first_rows(self, table: Any) -> None:
+        self._result = table
+        self._partial = True
+        await self._show_grid(table)
+
     async def _finished(self, table: Any, message: str | None) -> None:
         self._query = None
         self._stop_ticker()
         elapsed = time.monotonic() - self._started
+        partial, self._partial = self._partial, False
         if table is None:
-            self._set_status(f"{message}  ({elapsed:.2f}s)")
+            shown = f"  ({self._result.num_rows:,} rows shown)" if partial else ""
+            self._set_status(f"{message}  ({elapsed:.2f}s){shown}")
             return
         self._result = table
-        await show_arrow(self, "results", table, max_column_content_width=60, null_rep="NULL")
+        await self._show_grid(table, keep_position=partial)
         capped = "  (first 1,000,000 rows)" if table.num_rows >= MAX_ROWS else ""
         self._set_status(
             f"{table.num_rows:,} rows  {elapsed:.2f}s  {table.nbytes / 1_048_576:.1f} MiB{capped}"

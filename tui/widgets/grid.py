@@ -19,16 +19,21 @@ class GridPlaceholder(Static, can_focus=True):
     """Where a grid will be; says what fills it."""
 
 
-async def show_arrow(host: Widget, grid_id: str, table: Any, **options: Any) -> Widget:
-    """Show `table` (a pyarrow Table) in the grid `#grid_id` of `host`, creating the grid
-    in the placeholder's place on first use; focus moves with it."""
+async def show_arrow(
+    host: Widget, grid_id: str, table: Any, *, keep_position: bool = False, **options: Any
+) -> Widget:
+    """Show `table` (a pyarrow Table) in the grid `#grid_id` of `host`, in the place of
+    what is there. A grid is never given new data in place: fastdatatable keeps its
+    columns from the first backend, so a result with fewer columns crashed the console.
+    `keep_position`: the table extends the one shown (the rest of a result arriving), so
+    the cursor and scroll stay where the operator left them. Focus moves with the grid."""
     from textual_fastdatatable import ArrowBackend
     from textual_fastdatatable import DataTable as ArrowTable
 
     current = host.query_one(f"#{grid_id}")
-    if isinstance(current, ArrowTable):
-        current.backend = ArrowBackend(table)
-        return current
+    position = None
+    if keep_position and isinstance(current, ArrowTable):
+        position = (current.cursor_coordinate, current.scroll_offset)
     grid = ArrowTable(id=grid_id, backend=ArrowBackend(table), **options)
     had_focus = current.has_focus
     parent = current.parent
@@ -37,6 +42,14 @@ async def show_arrow(host: Widget, grid_id: str, table: Any, **options: Any) -> 
     await current.remove()  # first: two widgets may not share the id
     after = list(parent.children)
     await parent.mount(grid, before=after[index] if index < len(after) else None)
+    if position is not None:
+        cursor, offset = position
+
+        def restore() -> None:  # once laid out: before that there is nothing to scroll
+            grid.cursor_coordinate = cursor
+            grid.scroll_to(offset.x, offset.y, animate=False, immediate=True)
+
+        grid.call_after_refresh(restore)
     if had_focus:
         grid.focus()
     return grid
