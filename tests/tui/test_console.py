@@ -466,3 +466,25 @@ async def test_panes_answer_keys_before_the_background_has_mounted_them(make_app
         await pilot.press("i")
         await wait_until(pilot, lambda: app.current_key() == "sql")
         assert "demo_gold." in app.query_one("#editor", TextArea).text
+
+
+async def test_results_stream_in_and_a_narrower_result_replaces_a_wider_one(make_app):
+    from tui.panes.sql import FIRST_ROWS
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("3")
+        status = app.query_one("#sql-status", Static)
+        await run_sql(
+            app, pilot, "SELECT range AS a, range * 2 AS b, 'x' AS c FROM range(3 * 10000 + 7)"
+        )
+        await wait_until(pilot, lambda: text_of(status).startswith("30,007 rows"))
+        grid = app.query_one("#results")
+        assert grid.row_count == 30_007 > FIRST_ROWS and len(grid.ordered_columns) == 3
+        # Fewer columns than the grid had: it used to crash the console on render.
+        await run_sql(app, pilot, "SELECT 42 AS answer")
+        await wait_until(pilot, lambda: text_of(status).startswith("1 rows"))
+        await pilot.pause(0.2)
+        grid = app.query_one("#results")
+        assert grid.row_count == 1 and [c.label.plain for c in grid.ordered_columns] == ["answer"]
