@@ -4,28 +4,17 @@ as a write (the conservative side) and reported to the caller."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 from engine.errors import QueryError
-
-_IMPORT_LOCK = threading.Lock()
-_imported = False
+from engine.lazy_imports import import_once
 
 
 def load_sqlglot() -> None:
     """Import sqlglot whole, once, under a lock; call before any `import sqlglot`. Its
     modules import each other in a circle, so two threads importing it for the first time
     at once (the runner's and the console's) can see a half-initialised module."""
-    global _imported
-    if _imported:
-        return
-    with _IMPORT_LOCK:
-        import sqlglot
-        import sqlglot.expressions
-        import sqlglot.tokens  # noqa: F401
-
-        _imported = True
+    import_once("sqlglot", "sqlglot.expressions", "sqlglot.tokens")
 
 
 # Statement kinds that only read. Anything else (DDL, DML, SET, CALL, ...) is a write.

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from engine.backends.base import ColumnInfo, HealthResult, SnapshotInfo, TableInfo
 from engine.backends.net_errors import classify
 from engine.errors import BackendError, NotFound, ValidationError
+from engine.lazy_imports import import_once
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -105,6 +106,7 @@ class IcebergCatalog:
 
     def pyiceberg_catalog(self) -> Catalog:
         if self._catalog is None:
+            import_once("pyiceberg.catalog")
             from pyiceberg.catalog import load_catalog
 
             try:

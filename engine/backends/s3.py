@@ -9,6 +9,7 @@ from typing import Any
 from engine.backends.base import HealthResult, ListPage, ObjectInfo, count_prefix
 from engine.backends.net_errors import classify
 from engine.errors import BackendError
+from engine.lazy_imports import import_once
 
 
 class S3Store:
@@ -24,6 +25,7 @@ class S3Store:
         verify_tls: bool = True,
         connect_timeout: float = 5,
     ) -> None:
+        import_once("boto3", "botocore.config")
         import boto3
         from botocore import UNSIGNED
         from botocore.config import Config

@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.backends.base import BatchStatus, HealthResult, SparkAppSpec
 from engine.errors import BackendError, ValidationError
+from engine.lazy_imports import import_once
 
 GROUP, VERSION, PLURAL = "sparkoperator.k8s.io", "v1beta2", "sparkapplications"
 DEFAULT_IMAGE = "apache/spark:3.5.3-python3"
@@ -155,6 +156,7 @@ class SparkOperatorBackend:
 
     def _api(self) -> Any:
         if self._client is None:
+            import_once("kubernetes.client", "kubernetes.config", "kubernetes.watch")
             from kubernetes import client, config
 
             cfg = client.Configuration()

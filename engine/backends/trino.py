@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 from engine.backends.base import HealthResult, QueryContext, QueryProgress
 from engine.backends.net_errors import classify
 from engine.errors import BackendError, QueryCancelled, QueryError, ValidationError
+from engine.lazy_imports import import_once
+
+TRINO_MODULES = ("requests", "trino.auth", "trino.client", "trino.exceptions")
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -139,6 +142,7 @@ class TrinoQuery:
             raise QueryCancelled(f"query {self.query_id} cancelled")
         if not self._next_uri:
             return False
+        import_once(*TRINO_MODULES)
         import trino.exceptions as tx
 
         try:
@@ -241,6 +245,7 @@ class TrinoBackend:
         pass
 
     def _request(self, ctx: QueryContext) -> Any:
+        import_once(*TRINO_MODULES)
         import requests
         from trino.auth import BasicAuthentication
         from trino.client import ClientSession, TrinoRequest
@@ -278,6 +283,7 @@ class TrinoBackend:
         on_progress: Callable[[QueryProgress], None] | None = None,
     ) -> TrinoQuery:
         """Submit the statement; returns once Trino has accepted it (query id known)."""
+        import_once(*TRINO_MODULES)
         import trino.exceptions as tx
 
         request = self._request(ctx)
