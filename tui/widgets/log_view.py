@@ -140,29 +140,32 @@ class LogView(ScrollView, can_focus=True):
     def on_mouse_scroll_up(self) -> None:
         self.follow = False
 
+    # Keys scroll at once, as in less or k9s: an animated scroll over SSH sends a frame per
+    # step and keeps the key's effect waiting on the animation.
+
     def action_scroll_up(self) -> None:  # type: ignore[override]
         self.follow = False
-        super().action_scroll_up()
+        self.scroll_up(animate=False)
 
     def action_page_up(self) -> None:  # type: ignore[override]
         self.follow = False
-        super().action_page_up()
+        self.scroll_page_up(animate=False)
 
     def action_scroll_home(self) -> None:  # type: ignore[override]
         self.follow = False
-        super().action_scroll_home()
+        self.scroll_home(animate=False)
 
     def action_scroll_down(self) -> None:  # type: ignore[override]
-        super().action_scroll_down()
+        self.scroll_down(animate=False)
         self.follow = self.scroll_target_y >= self.max_scroll_y
 
     def action_page_down(self) -> None:  # type: ignore[override]
-        super().action_page_down()
+        self.scroll_page_down(animate=False)
         self.follow = self.scroll_target_y >= self.max_scroll_y
 
     def action_scroll_end(self) -> None:  # type: ignore[override]
         self.follow = True
-        super().action_scroll_end()
+        self.scroll_end(animate=False)
 
     # -- rendering ----------------------------------------------------------------------
 
