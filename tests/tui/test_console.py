@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from contextlib import asynccontextmanager
 
 from textual.widgets import DataTable, Static, TextArea, Tree
 
@@ -31,6 +32,41 @@ async def started(app, pilot) -> None:
 
 def text_of(widget) -> str:
     return str(widget.render())
+
+
+@asynccontextmanager
+async def console_with_runner(make_app, services):
+    """The console beside a running embedded engine, stopped however the test ends."""
+    from engine.runner.engine import Engine
+
+    engine = Engine(services, poll_interval=0.05).start()
+    try:
+        app = make_app(engine=engine)
+        async with app.run_test(size=SIZE) as pilot:
+            await started(app, pilot)
+            yield app, pilot
+    finally:
+        engine.stop(grace_s=2)
+
+
+async def open_list(app, pilot, key: str, pane: str, rows: int):
+    """The pane's key, and its table once it has focus and lists `rows` rows."""
+    await pilot.press(key)
+    table = app.query_one(f"#{pane} DataTable", DataTable)
+    await wait_until(pilot, lambda: table.has_focus and table.row_count == rows)
+    return table
+
+
+async def open_jobs(app, pilot, rows: int):
+    return await open_list(app, pilot, "4", "jobs", rows)
+
+
+async def run_now(app, pilot, jobs, name: str) -> None:
+    """`r` on the job's row, then the parameters form as it is."""
+    jobs.move_cursor(row=jobs.get_row_index(name))
+    await pilot.press("r")
+    await wait_until(pilot, lambda: app.screen.__class__.__name__ == "FormScreen")
+    await pilot.press("ctrl+s")
 
 
 async def test_frame_navigation_help_and_command_bar(make_app):
@@ -163,9 +199,7 @@ async def test_create_workspace_with_plan_then_apply(make_app, services):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await pilot.press("1")
-        table = app.query_one("#workspaces DataTable", DataTable)
-        await wait_until(pilot, lambda: table.has_focus and table.row_count == 1)
+        await open_list(app, pilot, "1", "workspaces", 1)
         await pilot.press("n")
         await wait_until(pilot, lambda: bool(app.screen.query("#f-name")))
         app.screen.query_one("#f-name").value = "finance"
@@ -209,48 +243,33 @@ async def test_read_only_refuses_every_change(make_app, services):
 
 
 async def test_run_job_follow_log_and_retry(make_app, services):
-    from engine.runner.engine import Engine
-
     services.jobs.create(ANA, "demo", "broken", "sql", {"sql": "SELECT * FROM demo_gold.nope"})
-    engine = Engine(services, poll_interval=0.05).start()
-    try:
-        app = make_app(engine=engine)
-        async with app.run_test(size=SIZE) as pilot:
-            await started(app, pilot)
-            await pilot.press("4")
-            jobs = app.query_one("#jobs DataTable", DataTable)
-            await wait_until(pilot, lambda: jobs.row_count == 8)
-            jobs.move_cursor(row=jobs.get_row_index("broken"))
-            await pilot.press("r")
-            await wait_until(pilot, lambda: app.screen.__class__.__name__ == "FormScreen")
-            await pilot.press("ctrl+s")
-            await wait_until(
-                pilot, lambda: any(r.state == "failed" for r in services.runs.list(ANA, "demo"))
-            )
-            await pilot.press("5")
-            runs = app.query_one("#runs DataTable", DataTable)
-            await wait_until(pilot, lambda: runs.row_count >= 1)
-            runs.focus()
-            await pilot.press("enter")
-            log = app.screen.query_one("#run-log")
-            await wait_until(
-                pilot, lambda: any("finished: failed" in ln for ln in app.screen.lines)
-            )
-            assert len(log.lines) > 0
-            # Search jumps to the match and highlights it; n moves on, Esc leaves the bar.
-            await pilot.press("slash", *"finished", "enter")
-            hit = log.hits[log.current]
-            assert "finished: failed" in log.lines[hit] and not log.follow
-            assert "1/1 match 'finished'" in text_of(app.screen.query_one("#log-status"))
-            strip = log.render_line(log._row_of(hit) - log.scroll_offset.y)
-            assert any(seg.text == "finished" and seg.style.bgcolor for seg in strip)
-            await pilot.press("w", "T")
-            assert log.wrap and log.timestamps
-            await pilot.press("R")
-            await wait_until(pilot, lambda: len(services.runs.list(ANA, "demo")) == 2)
-            assert services.runs.list(ANA, "demo")[0].attempt == 2
-    finally:
-        engine.stop(grace_s=2)
+    async with console_with_runner(make_app, services) as (app, pilot):
+        jobs = await open_jobs(app, pilot, 8)
+        await run_now(app, pilot, jobs, "broken")
+        await wait_until(
+            pilot, lambda: any(r.state == "failed" for r in services.runs.list(ANA, "demo"))
+        )
+        await pilot.press("5")
+        runs = app.query_one("#runs DataTable", DataTable)
+        await wait_until(pilot, lambda: runs.row_count >= 1)
+        runs.focus()
+        await pilot.press("enter")
+        log = app.screen.query_one("#run-log")
+        await wait_until(pilot, lambda: any("finished: failed" in ln for ln in app.screen.lines))
+        assert len(log.lines) > 0
+        # Search jumps to the match and highlights it; n moves on, Esc leaves the bar.
+        await pilot.press("slash", *"finished", "enter")
+        hit = log.hits[log.current]
+        assert "finished: failed" in log.lines[hit] and not log.follow
+        assert "1/1 match 'finished'" in text_of(app.screen.query_one("#log-status"))
+        strip = log.render_line(log._row_of(hit) - log.scroll_offset.y)
+        assert any(seg.text == "finished" and seg.style.bgcolor for seg in strip)
+        await pilot.press("w", "T")
+        assert log.wrap and log.timestamps
+        await pilot.press("R")
+        await wait_until(pilot, lambda: len(services.runs.list(ANA, "demo")) == 2)
+        assert services.runs.list(ANA, "demo")[0].attempt == 2
 
 
 async def test_connection_test_inline_and_audit_filter(make_app, services):
@@ -286,9 +305,7 @@ async def test_spark_job_form_edit_and_field_errors(make_app, services):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await pilot.press("4")
-        jobs = app.query_one("#jobs DataTable", DataTable)
-        await wait_until(pilot, lambda: jobs.row_count == 7)
+        jobs = await open_jobs(app, pilot, 7)
         await pilot.press("S")
         await wait_until(pilot, lambda: bool(app.screen.query("#f-main_application_file")))
         form = app.screen
@@ -363,9 +380,7 @@ async def test_archive_asks_first_and_esc_keeps_the_workspace(make_app, services
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await pilot.press("1")
-        table = app.query_one("#workspaces DataTable", DataTable)
-        await wait_until(pilot, lambda: table.has_focus and table.row_count == 2)
+        table = await open_list(app, pilot, "1", "workspaces", 2)
         table.move_cursor(row=table.get_row_index("scratch"))
         await pilot.press("x")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "FormScreen")
@@ -384,9 +399,7 @@ async def test_palette_offers_the_panes_and_the_verbs_of_the_pane_in_front(make_
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await pilot.press("4")
-        jobs = app.query_one("#jobs DataTable", DataTable)
-        await wait_until(pilot, lambda: jobs.row_count == 7)
+        await open_jobs(app, pilot, 7)
         await pilot.press("ctrl+p")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "CommandPalette")
         await pilot.press(*"new spark job")
@@ -404,46 +417,32 @@ async def test_palette_offers_the_panes_and_the_verbs_of_the_pane_in_front(make_
 
 
 async def test_new_sql_job_from_the_form_runs_and_its_log_follows_to_the_end(make_app, services):
-    from engine.runner.engine import Engine
-
-    engine = Engine(services, poll_interval=0.05).start()
-    try:
-        app = make_app(engine=engine)
-        async with app.run_test(size=SIZE) as pilot:
-            await started(app, pilot)
-            await pilot.press("4")
-            jobs = app.query_one("#jobs DataTable", DataTable)
-            await wait_until(pilot, lambda: jobs.row_count == 7)
-            await pilot.press("n")
-            await wait_until(pilot, lambda: bool(app.screen.query("#f-sql")))
-            app.screen.query_one("#f-name").value = "meter_count"
-            app.screen.query_one(
-                "#f-sql", TextArea
-            ).text = "SELECT count(*) AS meters FROM {{ workspace }}_silver.meters"
-            await pilot.press("ctrl+s")
-            await wait_until(pilot, lambda: jobs.row_count == 8)
-            jobs.move_cursor(row=jobs.get_row_index("meter_count"))
-            await pilot.press("r")
-            await wait_until(pilot, lambda: app.screen.__class__.__name__ == "FormScreen")
-            await pilot.press("ctrl+s")
-            await wait_until(pilot, lambda: app.screen is app.screen_stack[0])
-            # Enter on the job lists its runs; Enter on the run follows its log.
-            await pilot.press("enter")
-            runs = app.query_one("#runs DataTable", DataTable)
-            await wait_until(pilot, lambda: app.current_key() == "runs" and runs.row_count == 1)
-            runs.focus()
-            await pilot.press("enter")
-            await wait_until(
-                pilot,
-                lambda: any("finished: succeeded" in ln for ln in getattr(app.screen, "lines", [])),
-            )
-            log = app.screen.query_one("#run-log")
-            assert log.follow and log.scroll_offset.y == log.max_scroll_y
-            assert "succeeded" in text_of(app.screen.query_one("#run-info"))
-            [run] = services.runs.list(ANA, "demo", job="meter_count")
-            assert run.state == "succeeded" and run.trigger == "manual"
-    finally:
-        engine.stop(grace_s=2)
+    async with console_with_runner(make_app, services) as (app, pilot):
+        jobs = await open_jobs(app, pilot, 7)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: bool(app.screen.query("#f-sql")))
+        app.screen.query_one("#f-name").value = "meter_count"
+        sql = "SELECT count(*) AS meters FROM {{ workspace }}_silver.meters"
+        app.screen.query_one("#f-sql", TextArea).text = sql
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: jobs.row_count == 8)
+        await run_now(app, pilot, jobs, "meter_count")
+        await wait_until(pilot, lambda: app.screen is app.screen_stack[0])
+        # Enter on the job lists its runs; Enter on the run follows its log.
+        await pilot.press("enter")
+        runs = app.query_one("#runs DataTable", DataTable)
+        await wait_until(pilot, lambda: app.current_key() == "runs" and runs.row_count == 1)
+        runs.focus()
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: any("finished: succeeded" in ln for ln in getattr(app.screen, "lines", [])),
+        )
+        log = app.screen.query_one("#run-log")
+        assert log.follow and log.scroll_offset.y == log.max_scroll_y
+        assert "succeeded" in text_of(app.screen.query_one("#run-info"))
+        [run] = services.runs.list(ANA, "demo", job="meter_count")
+        assert run.state == "succeeded" and run.trigger == "manual"
 
 
 async def test_panes_answer_keys_before_the_background_has_mounted_them(make_app):
