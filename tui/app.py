@@ -199,7 +199,7 @@ class SadeemApp(App[None]):
                 pane.query("DataTable, Tree").first() if pane.query("DataTable, Tree") else None
             )
             if self.current_key() == "sql":
-                target = self.query_one("#results")
+                target = self.query("#results").first() if self.query("#results") else None
             if target is not None:
                 target.focus()
 
@@ -346,7 +346,7 @@ class SadeemApp(App[None]):
         if focus is not None and key != "sql":
             focus.focus()
         elif key == "sql":
-            self.query_one("#results").focus()
+            self.query_one(SqlPane).focus_results()
         if then is not None:
             then(pane)
 

@@ -106,8 +106,13 @@ class SqlPane(Pane):
         # Not in insert mode: keys stay navigation keys until `e` enters the editor. A late
         # on_show must not steal focus from a pane the operator has already moved to.
         if self.app.current_key() == "sql":  # type: ignore[attr-defined]
-            self.query_one("#results").focus()
+            self.focus_results()
         self.run_worker(self._load_names, thread=True, group="names")
+
+    def focus_results(self) -> None:
+        """Focus the results grid; none while a new grid replaces the old one (a moment)."""
+        for grid in self.query("#results"):
+            grid.focus()
 
     def action_edit(self) -> None:
         self.query_one("#editor", TextArea).focus()
@@ -297,7 +302,7 @@ class SqlPane(Pane):
         """Esc in the editor: back to the results grid (True if it was in the editor)."""
         editor = self.query_one("#editor", TextArea)
         if editor.has_focus:
-            self.query_one("#results").focus()
+            self.focus_results()
             return True
         return False
 
