@@ -146,6 +146,7 @@ def child_sadeem_query(data_dir: str) -> None:
     from textual.widgets import TextArea
 
     cli, app, opened = _sadeem(data_dir)
+    from tui.panes.sql import SqlPane
 
     async def main() -> None:
         frame = _first_frame(app)
@@ -154,19 +155,37 @@ def child_sadeem_query(data_dir: str) -> None:
             # As an operator would: the console has opened and loaded its SQL engine in the
             # background (Harlequin's editor is likewise up and its DuckDB connected).
             await _until(pilot, lambda: app.sql_warm, "the SQL engine to load")
+            # and the header's first health check is in (it loads each connection's client).
+            await _until(pilot, lambda: app.health_summary is not None, "the health check")
             editor = app.query_one("#editor", TextArea)
             editor.text = QUERY
             editor.focus()
             status = app.query_one("#sql-status")
+            # Started as F5 starts it, but called directly: Pilot's press returns only once
+            # the app is idle, which a running query is not (Harlequin's is likewise started
+            # by posting its message).
             start = time.perf_counter()
-            await pilot.press("f5")
+            app.query_one(SqlPane).action_run()
+            # First rows: the grid holds rows (the first 10,000 show while the rest arrive),
+            # then its first paint, as for Harlequin below.
+            await _until(
+                pilot,
+                lambda: any(getattr(g, "row_count", 0) for g in app.query("#results")),
+                "rows",
+            )
+            await pilot.pause()
+            first_rows_s = time.perf_counter() - start
             done = re.compile(r"^[\d,]+ rows  |error|cancelled")
             await _until(pilot, lambda: done.search(str(status.render())), "the result")
             if not str(status.render())[0].isdigit():
                 raise SystemExit(f"query failed: {status.render()}")
-            await pilot.pause()  # the grid's first paint
+            await pilot.pause()
             grid = app.query_one("#results")
-            _report(first_rows_s=time.perf_counter() - start, rows_shown=grid.row_count)
+            _report(
+                first_rows_s=first_rows_s,
+                all_rows_s=time.perf_counter() - start,
+                rows_shown=grid.row_count,
+            )
 
     asyncio.run(main())
     _stop(cli, opened)
@@ -349,8 +368,9 @@ def main() -> None:
         print("   Harlequin: could not be installed here")
     sq = median_of(args.runs, "sadeem-query", data, env=env)
     print(
-        f"{QUERY} -> first rows   Sadeem {sq['first_rows_s']:.2f}s, peak "
-        f"{sq['peak_rss_mb']:.0f} MiB, {sq['rows_shown']:,.0f} rows in the grid",
+        f"{QUERY} -> first rows   Sadeem {sq['first_rows_s']:.2f}s (all rows "
+        f"{sq['all_rows_s']:.2f}s), peak {sq['peak_rss_mb']:.0f} MiB, "
+        f"{sq['rows_shown']:,.0f} rows in the grid",
         end="",
     )
     if harlequin:
