@@ -13,6 +13,8 @@ from engine.backends.base import BatchStatus, HealthResult, SparkAppSpec
 from engine.errors import BackendError, ValidationError
 from engine.lazy_imports import import_once
 
+K8S_MODULES = ("kubernetes.client", "kubernetes.config", "kubernetes.watch")
+
 GROUP, VERSION, PLURAL = "sparkoperator.k8s.io", "v1beta2", "sparkapplications"
 DEFAULT_IMAGE = "apache/spark:3.5.3-python3"
 _DNS1123 = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -150,13 +152,14 @@ class SparkOperatorBackend:
         self._api_server, self._token, self._kubeconfig = api_server, token, kubeconfig
         self._verify = verify_tls
         self._client: Any = None
+        # Every method below imports from kubernetes; load it here, once, under the lock.
+        import_once(*K8S_MODULES)
 
     def __repr__(self) -> str:
         return f"SparkOperatorBackend(namespace={self.namespace!r})"
 
     def _api(self) -> Any:
         if self._client is None:
-            import_once("kubernetes.client", "kubernetes.config", "kubernetes.watch")
             from kubernetes import client, config
 
             cfg = client.Configuration()

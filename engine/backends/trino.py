@@ -348,6 +348,7 @@ def _query_error(exc: Any) -> QueryError:
 
 
 def _http_error(exc: Exception) -> BackendError:
+    import_once(*TRINO_MODULES)
     import trino.exceptions as tx
 
     if isinstance(exc, tx.HttpError) and "401" in str(exc).split(":")[0]:
