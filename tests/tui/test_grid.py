@@ -45,3 +45,25 @@ async def test_the_rest_of_a_result_keeps_the_cursor_and_a_new_one_starts_at_the
         await pilot.pause()
         assert other.cursor_coordinate.row == 0 and len(other.ordered_columns) == 2
         assert len(box.children) == 1  # replaced in place, never two grids
+
+
+def test_numeric_columns_measure_as_the_library_measures_them():
+    from decimal import Decimal
+
+    from textual_fastdatatable import ArrowBackend
+
+    from tui.widgets.grid import result_backend
+
+    table = pa.table(
+        {
+            "ints": pa.array([3, None, -12345, 7], pa.int64()),
+            "small": pa.array([1, 2, None, 4], pa.int8()),
+            "floats": pa.array([0.5, -1234.125, None, 3e10]),
+            "money": pa.array([Decimal("12.50"), None, Decimal("-0.01"), Decimal("999.99")]),
+            "nothing": pa.array([None, None, None, None], pa.int32()),
+            "text": pa.array(["a", "bbbb", None, "cc"]),
+        }
+    )
+    ours = result_backend()(table).column_content_widths
+    assert ours == ArrowBackend(table).column_content_widths
+    assert ours[0] == len("-12345")

@@ -4,6 +4,7 @@ placeholder holds the grid's id and place."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from textual.widget import Widget
@@ -19,6 +20,33 @@ class GridPlaceholder(Static, can_focus=True):
     """Where a grid will be; says what fills it."""
 
 
+@cache
+def result_backend() -> type:
+    """ArrowBackend, measuring numeric columns in one pass without copies.
+
+    The library fills nulls before taking the min and then the max, a copy of the column
+    each time: +14 MiB at peak to paint 1M int64 rows, more per numeric column. min_max
+    skips nulls and reads the column once; a column of nulls measures as 0 did there."""
+    import pyarrow.compute as pc
+    import pyarrow.types as pt
+    from textual_fastdatatable import ArrowBackend
+    from textual_fastdatatable.format import measure_width
+
+    class ResultBackend(ArrowBackend):
+        def _measure(self, arr: Any) -> int:
+            kind = arr.type
+            if pt.is_integer(kind) or pt.is_floating(kind) or pt.is_decimal(kind):
+                try:
+                    low_high = pc.min_max(arr)
+                    ends = [low_high["min"].as_py(), low_high["max"].as_py()]
+                except OverflowError:
+                    return super()._measure(arr)
+                return max(measure_width(0 if v is None else v) for v in ends)
+            return super()._measure(arr)
+
+    return ResultBackend
+
+
 async def show_arrow(
     host: Widget, grid_id: str, table: Any, *, keep_position: bool = False, **options: Any
 ) -> Widget:
@@ -27,14 +55,13 @@ async def show_arrow(
     columns from the first backend, so a result with fewer columns crashed the console.
     `keep_position`: the table extends the one shown (the rest of a result arriving), so
     the cursor and scroll stay where the operator left them. Focus moves with the grid."""
-    from textual_fastdatatable import ArrowBackend
     from textual_fastdatatable import DataTable as ArrowTable
 
     current = host.query_one(f"#{grid_id}")
     position = None
     if keep_position and isinstance(current, ArrowTable):
         position = (current.cursor_coordinate, current.scroll_offset)
-    grid = ArrowTable(id=grid_id, backend=ArrowBackend(table), **options)
+    grid = ArrowTable(id=grid_id, backend=result_backend()(table), **options)
     had_focus = current.has_focus
     parent = current.parent
     assert parent is not None
