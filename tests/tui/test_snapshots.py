@@ -70,6 +70,15 @@ def test_sql_screen(app, snap_compare):
     assert snap_compare(app, run_before=before, terminal_size=SIZE)
 
 
+def test_jobs_screen(app, snap_compare):
+    async def before(pilot):
+        await pilot.press("4")
+        table = app.query_one("#jobs DataTable", DataTable)
+        await settle(pilot, lambda: table.row_count == 7)
+
+    assert snap_compare(app, run_before=before, terminal_size=SIZE)
+
+
 def test_connections_screen_masks_secrets(app, snap_compare):
     async def before(pilot):
         await pilot.press("6")
