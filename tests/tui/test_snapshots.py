@@ -36,13 +36,19 @@ def app(make_app, services):
     return make_app(health_every=None)  # a background check would race the picture
 
 
-def test_workspaces_screen(app, snap_compare):
-    async def before(pilot):
-        await pilot.press("1")
-        table = app.query_one("#workspaces DataTable", DataTable)
-        await settle(pilot, lambda: table.row_count == 1)
+def snap_list(app, snap_compare, key: str, pane: str, rows: int) -> bool:
+    """The picture of a list pane, taken once its table lists `rows` rows."""
 
-    assert snap_compare(app, run_before=before, terminal_size=SIZE)
+    async def before(pilot):
+        await pilot.press(key)
+        table = app.query_one(f"#{pane} DataTable", DataTable)
+        await settle(pilot, lambda: table.row_count == rows)
+
+    return snap_compare(app, run_before=before, terminal_size=SIZE)
+
+
+def test_workspaces_screen(app, snap_compare):
+    assert snap_list(app, snap_compare, "1", "workspaces", 1)
 
 
 def test_catalog_screen(app, snap_compare):
@@ -71,21 +77,11 @@ def test_sql_screen(app, snap_compare):
 
 
 def test_jobs_screen(app, snap_compare):
-    async def before(pilot):
-        await pilot.press("4")
-        table = app.query_one("#jobs DataTable", DataTable)
-        await settle(pilot, lambda: table.row_count == 7)
-
-    assert snap_compare(app, run_before=before, terminal_size=SIZE)
+    assert snap_list(app, snap_compare, "4", "jobs", 7)
 
 
 def test_connections_screen_masks_secrets(app, snap_compare):
-    async def before(pilot):
-        await pilot.press("6")
-        table = app.query_one("#connections DataTable", DataTable)
-        await settle(pilot, lambda: table.row_count == 1)
-
-    assert snap_compare(app, run_before=before, terminal_size=SIZE)
+    assert snap_list(app, snap_compare, "6", "connections", 1)
 
 
 def test_help_screen(app, snap_compare):
