@@ -18,9 +18,12 @@ SNAPSHOTS = Path(__file__).parent / "__snapshots__"
 
 
 async def settle(pilot, check, timeout: float = 20.0) -> None:
+    """Until `check()` and the header shows the engine's state (it is painted by a worker of
+    its own, so a pane can be ready before it)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while loop.time() < deadline and not check():
+    header = pilot.app.query_one("#header")
+    while loop.time() < deadline and not (check() and "queue 0" in str(header.render())):
         await pilot.pause(0.05)
     await pilot.pause(0.3)
 
@@ -67,6 +70,7 @@ def test_sql_screen(app, snap_compare):
     async def before(pilot):
         await pilot.press("3")
         editor = app.query_one("#editor", TextArea)
+        await settle(pilot, lambda: editor.language == "sql")  # its saved tabs are in
         editor.text = (
             "SELECT region, tariff, round(sum(total_kwh)) AS kwh\n"
             "FROM demo_gold.daily_consumption\nGROUP BY ALL ORDER BY kwh DESC"
@@ -87,7 +91,8 @@ def test_connections_screen_masks_secrets(app, snap_compare):
 def test_help_screen(app, snap_compare):
     async def before(pilot):
         await pilot.press("4")
-        await pilot.pause(0.3)
+        table = app.query_one("#jobs DataTable", DataTable)
+        await settle(pilot, lambda: table.row_count == 7)
         await pilot.press("question_mark")
         await pilot.pause(0.3)
 
