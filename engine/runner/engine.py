@@ -84,6 +84,9 @@ class Engine:
 
     def _lease_tick(self) -> None:
         held = self.services.engine_state.acquire_lease(LEASE, self.id, self.lease_s)
+        # Held from the moment the row says so: starting the scheduler (a catch-up per
+        # schedule) can take seconds on a busy database, and nothing else waits on it.
+        self.holds_lease = held
         if held and not self.scheduler.running:
             log.info("took the scheduler lease", extra={"engine": self.id})
             self.scheduler.start()
@@ -92,7 +95,6 @@ class Engine:
         elif self.scheduler.running:
             log.warning("lost the scheduler lease", extra={"engine": self.id})
             self.scheduler.stop()
-        self.holds_lease = held
 
     def _dispatch_loop(self) -> None:
         while not self._stop.is_set():

@@ -46,7 +46,8 @@ class Scheduler:
 
     def sync(self, catch_up: bool = False) -> None:
         """Rebuild triggers for changed schedules; on (re)start apply the catch-up policy."""
-        if self._aps is None:
+        aps = self._aps  # stop() may clear it from another thread meanwhile
+        if aps is None:
             return
         with self.services.db.session() as s:
             rows = {
@@ -65,7 +66,7 @@ class Scheduler:
                 continue
             if catch_up:
                 self.catch_up(sid)
-            self._aps.add_job(
+            aps.add_job(
                 self.wake,
                 trigger(cron, tz),
                 args=[sid],
