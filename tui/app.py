@@ -151,14 +151,13 @@ class SadeemApp(App[None]):
         self._bar_mode = "command"
         self._history: list[str] = []
         self._moved = False  # the operator has switched panes or opened the bar
-        # Panes mounted or being mounted: only the first one is composed before the first
-        # frame; the others follow in the background (8 panes of widgets cost ~130 ms).
-        self._mounts: dict[str, Awaitable[None] | None] = {}
+        # Mounts under way: only the first pane is composed before the first frame; the
+        # others follow in the background (8 panes of widgets cost ~130 ms).
+        self._mounting: dict[str, Awaitable[None]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="header")
         initial = "sql" if self.ctx.workspace else "workspaces"
-        self._mounts[initial] = None
         with ContentSwitcher(initial=initial, id="panes"):
             yield PANE_BY_KEY[initial](id=initial)
         with Vertical(id="bar"):
@@ -179,18 +178,23 @@ class SadeemApp(App[None]):
         if self.health_every:
             self.set_interval(self.health_every, self._check_health)
 
-    def _mount_pane(self, key: str) -> Awaitable[None]:
-        """Mount a pane (hidden) once; awaiting the result waits until it has composed."""
-        if key not in self._mounts:
-            pane = PANE_BY_KEY[key](id=key)
-            pane.display = False  # the switcher shows it when it becomes current
-            self._mounts[key] = self.query_one(ContentSwitcher).mount(pane)
-        return self._mounts[key] or _done()
+    def _pending_mount(self, key: str) -> Awaitable[None] | None:
+        """None if the pane is composed; else its mount (started, hidden, if need be)."""
+        mounting = self._mounting.get(key)
+        if mounting is not None:
+            return None if self.query_one(f"#{key}").is_mounted else mounting
+        if self.query(f"#{key}"):  # the first pane, composed with the app
+            return None
+        pane = PANE_BY_KEY[key](id=key)
+        pane.display = False  # the switcher shows it when it becomes current
+        self._mounting[key] = self.query_one(ContentSwitcher).mount(pane)
+        return self._mounting[key]
 
     async def _mount_other_panes(self) -> None:
         for pane in PANES:
-            await self._mount_pane(pane.KEY)
-            self._mounts[pane.KEY] = None
+            mounting = self._pending_mount(pane.KEY)
+            if mounting is not None:
+                await mounting
 
     def _initial_focus(self) -> None:
         if self.focused is None or self.focused.id == "editor":
@@ -199,8 +203,8 @@ class SadeemApp(App[None]):
                 pane.query("DataTable, Tree").first() if pane.query("DataTable, Tree") else None
             )
             if self.current_key() == "sql":
-                target = self.query("#results").first() if self.query("#results") else None
-            if target is not None:
+                self.query_one(SqlPane).focus_results()
+            elif target is not None:
                 target.focus()
 
     def _start(self) -> None:
@@ -321,12 +325,11 @@ class SadeemApp(App[None]):
         self._moved = True
         key = ALIASES.get(key, key)
         switcher = self.query_one(ContentSwitcher)
-        if self._mounts.get(key, True) is not None:  # not composed yet: once it is
-            mounting = self._mount_pane(key)
+        mounting = self._pending_mount(key)
+        if mounting is not None:  # not composed yet: once it is
 
             async def when_mounted() -> None:
                 await mounting
-                self._mounts[key] = None
                 self.show_pane(key, then, **options)
 
             self.call_next(when_mounted)
@@ -439,7 +442,3 @@ class SadeemApp(App[None]):
             self.exit()
             return
         self.notify(f"unknown command {head!r}; ? lists them", severity="warning")
-
-
-async def _done() -> None:
-    """An awaitable for a pane that is already mounted."""
