@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.errors import SecretError, ValidationError
+from engine.lazy_imports import import_once
 
 PREFIXES = ("env:", "file:", "k8s:", "enc:")
 MASK = "***"
@@ -144,8 +145,6 @@ class SecretBox:
 
 def read_k8s_secret(namespace: str, name: str, key: str) -> str:
     """Read one key of a Kubernetes Secret (in-cluster config first, then kubeconfig)."""
-    from engine.lazy_imports import import_once
-
     import_once("kubernetes.client", "kubernetes.config")
     from kubernetes import client, config
     from kubernetes.client.exceptions import ApiException

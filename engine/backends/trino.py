@@ -142,7 +142,6 @@ class TrinoQuery:
             raise QueryCancelled(f"query {self.query_id} cancelled")
         if not self._next_uri:
             return False
-        import_once(*TRINO_MODULES)
         import trino.exceptions as tx
 
         try:
@@ -230,6 +229,8 @@ class TrinoBackend:
                 "(Trino refuses passwords over plain HTTP)",
                 "config.password",
             )
+        # Every query path imports trino (and requests); load them here, once, under the lock.
+        import_once(*TRINO_MODULES)
         self.host, self.port, self.http_scheme = host, int(port), http_scheme
         self.user_default = user_default
         self._password = password
@@ -245,7 +246,6 @@ class TrinoBackend:
         pass
 
     def _request(self, ctx: QueryContext) -> Any:
-        import_once(*TRINO_MODULES)
         import requests
         from trino.auth import BasicAuthentication
         from trino.client import ClientSession, TrinoRequest
@@ -283,7 +283,6 @@ class TrinoBackend:
         on_progress: Callable[[QueryProgress], None] | None = None,
     ) -> TrinoQuery:
         """Submit the statement; returns once Trino has accepted it (query id known)."""
-        import_once(*TRINO_MODULES)
         import trino.exceptions as tx
 
         request = self._request(ctx)
@@ -348,7 +347,6 @@ def _query_error(exc: Any) -> QueryError:
 
 
 def _http_error(exc: Exception) -> BackendError:
-    import_once(*TRINO_MODULES)
     import trino.exceptions as tx
 
     if isinstance(exc, tx.HttpError) and "401" in str(exc).split(":")[0]:
