@@ -126,6 +126,12 @@ async def test_catalog_tree_table_snapshots_and_insert(make_app):
         assert app.current_key() == "sql"
 
 
+async def open_sql(app, pilot) -> Static:
+    """Key 3; the SQL pane's status line."""
+    await pilot.press("3")
+    return app.query_one("#sql-status", Static)
+
+
 async def run_sql(app, pilot, sql: str) -> None:
     editor = app.query_one("#editor", TextArea)
     editor.text = sql
@@ -137,8 +143,7 @@ async def test_sql_run_cancel_export_history(make_app, tmp_path):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await pilot.press("3")
-        status = app.query_one("#sql-status", Static)
+        status = await open_sql(app, pilot)
         await run_sql(
             app,
             pilot,
@@ -473,8 +478,7 @@ async def test_results_stream_in_and_a_narrower_result_replaces_a_wider_one(make
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)
-        await pilot.press("3")
-        status = app.query_one("#sql-status", Static)
+        status = await open_sql(app, pilot)
         await run_sql(
             app, pilot, "SELECT range AS a, range * 2 AS b, 'x' AS c FROM range(3 * 10000 + 7)"
         )
