@@ -19,6 +19,7 @@ from tui.panes.base import Pane
 from tui.state import load_tabs, save_tabs
 from tui.widgets.form import FormField, FormScreen
 from tui.widgets.grid import GridPlaceholder, show_arrow
+from tui.widgets.sql_editor import SqlEditor
 
 MAX_ROWS = 1_000_000
 FIRST_ROWS = 10_000  # shown as soon as they arrive; the rest follows while you read
@@ -75,9 +76,9 @@ class SqlPane(Pane):
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Tabs(id="sql-tabs")
-        # Plain until the tabs are loaded: tree-sitter compiles its SQL highlight query each
-        # time a document is set (~45 ms here), so the first frame must not pay for it.
-        yield TextArea.code_editor("", id="editor", soft_wrap=False)
+        # Plain until the tabs are loaded: preparing the SQL highlight query takes ~45 ms,
+        # which the first frame must not pay for (SqlEditor then keeps it across loads).
+        yield SqlEditor.code_editor("", id="editor", soft_wrap=False)
         with Horizontal(id="sql-status-row"):
             yield ProgressBar(total=100, show_eta=False, id="progress")
             yield Static("Ready. F5 runs the statement under the cursor.", id="sql-status")
