@@ -182,6 +182,25 @@ async def test_sql_run_cancel_export_history(make_app, tmp_path):
         await pilot.press("escape")
 
 
+async def test_completion_loads_the_catalog_names_on_first_use(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        await open_sql(app, pilot)
+        pane = app.query_one("#sql")
+        editor = app.query_one("#editor", TextArea)
+        editor.text = "SELECT * FROM demo_gold.top"
+        editor.focus()
+        editor.move_cursor(editor.document.end)
+        await pilot.pause(0.3)
+        assert pane._names is None  # opening the pane reads no table metadata
+        await pilot.press("ctrl+space")  # loads the names, then completes the word
+        await wait_until(pilot, lambda: editor.text == "SELECT * FROM demo_gold.top_meters")
+        editor.insert(" WHERE meter_")
+        await pilot.press("ctrl+space")  # a column of the table, from the names now held
+        await wait_until(pilot, lambda: editor.text.endswith("WHERE meter_id"))
+
+
 async def test_tabs_survive_a_restart(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

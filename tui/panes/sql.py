@@ -69,7 +69,8 @@ class SqlPane(Pane):
         self._current = 0
         self._query: Any = None
         self._result: Any = None
-        self._names: list[str] = []
+        self._names: list[str] | None = None  # catalog names, loaded on first completion
+        self._names_for: str | None = None  # the workspace they were loaded for
         self._started = 0.0
         self._partial = False  # the grid shows the first rows; the rest is being fetched
         self._save_lock = threading.Lock()
@@ -108,7 +109,7 @@ class SqlPane(Pane):
         # on_show must not steal focus from a pane the operator has already moved to.
         if self.app.current_key() == "sql":  # type: ignore[attr-defined]
             self.focus_results()
-        self.run_worker(self._load_names, thread=True, group="names")
+        self._names = None  # the catalog may have changed meanwhile: reload on next use
 
     def focus_results(self) -> None:
         """Focus the results grid; none while a new grid replaces the old one (a moment)."""
@@ -336,22 +337,29 @@ class SqlPane(Pane):
 
         self.app.push_screen(HistoryScreen(self.ctx), lambda sql: sql and self.action_new_tab(sql))
 
-    def _load_names(self) -> None:
-        ws = self.ctx.workspace
-        if ws is None:
-            return
+    def _load_names(self, workspace: str) -> None:
+        """Namespaces, tables and columns of the workspace's catalog, for completion.
+
+        Loaded on the first ctrl+space, not when the pane opens: it reads every table's
+        metadata and loads the Iceberg client (~25 MiB), which a session that never
+        completes a name should not pay for."""
         names: list[str] = []
         try:
-            for ns in self.ctx.s.catalog.namespaces(self.ctx.actor, ws):
+            for ns in self.ctx.s.catalog.namespaces(self.ctx.actor, workspace):
                 names.append(ns)
                 for table in self.ctx.s.catalog.tables(self.ctx.actor, ns):
                     ident = f"{ns}.{table}"
                     names.append(ident)
                     info = self.ctx.s.catalog.table(self.ctx.actor, ident)
                     names += [c.name for c in info.columns]
-        except SadeemError:
-            pass
-        self._names = sorted(set(names))
+        except SadeemError as exc:
+            self.app.call_from_thread(self.app.notify, f"completion: {exc}", severity="warning")
+        self.app.call_from_thread(self._names_loaded, workspace, sorted(set(names)))
+
+    def _names_loaded(self, workspace: str, names: list[str]) -> None:
+        self._names, self._names_for = names, workspace
+        if workspace == self.ctx.workspace:
+            self.action_complete()  # the word at the cursor now
 
     def action_complete(self) -> None:
         editor = self.query_one("#editor", TextArea)
@@ -363,7 +371,14 @@ class SqlPane(Pane):
                 word = ch + word
             else:
                 break
-        if not word:
+        if not word or self.ctx.workspace is None:
+            return
+        if self._names is None or self._names_for != self.ctx.workspace:
+            self.app.notify("loading catalog names…", timeout=2)
+            workspace = self.ctx.workspace
+            self.run_worker(
+                lambda: self._load_names(workspace), thread=True, group="names", exclusive=True
+            )
             return
         matches = [n for n in self._names if n.startswith(word)]
         if len(matches) == 1:
