@@ -301,19 +301,53 @@ class IcebergCatalog:
     def test(self) -> HealthResult:
         start = time.perf_counter()
         try:
-            count = len(self.list_namespaces())
+            if self.kind == "sql":
+                count = self._count_sql_namespaces()
+            else:
+                count = len(self.list_namespaces())
         except BackendError as exc:
             return HealthResult(False, detail=str(exc), error_kind=exc.kind)
         except NotFound as exc:
             return HealthResult(False, detail=str(exc), error_kind="not_found")
-        import pyiceberg
+        from importlib.metadata import version
 
         return HealthResult(
             True,
             (time.perf_counter() - start) * 1000,
-            f"pyiceberg {pyiceberg.__version__} ({self.kind})",
+            f"pyiceberg {version('pyiceberg')} ({self.kind})",
             f"{count} namespace(s)",
         )
+
+    def _count_sql_namespaces(self) -> int:
+        """Top-level namespaces of a SQL catalog, read from its database with SQLAlchemy
+        (none yet if pyiceberg has not created its tables there).
+
+        A probe through pyiceberg first loads pyiceberg: its latency then reports ~0.3 s of
+        imports instead of the database, and a console that never opens a table keeps
+        ~25 MiB for it. The tables are the Iceberg JDBC catalog's layout, which pyiceberg's
+        SqlCatalog shares: namespaces are those holding tables plus those with properties."""
+        from sqlalchemy import create_engine, inspect, text
+        from sqlalchemy.pool import NullPool
+
+        engine = create_engine(self._properties["uri"], poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                if not inspect(conn).has_table("iceberg_tables"):
+                    return 0
+                rows = conn.execute(
+                    text(
+                        "SELECT table_namespace FROM iceberg_tables WHERE catalog_name = :c "
+                        "UNION SELECT namespace FROM iceberg_namespace_properties "
+                        "WHERE catalog_name = :c"
+                    ),
+                    {"c": self.name},
+                )
+                return len({ns.split(".")[0] for (ns,) in rows})
+        except Exception as exc:  # the driver's error classes vary by database
+            kind, message = classify(exc)
+            raise BackendError(f"catalog {self.name}: {message}", kind=kind) from None
+        finally:
+            engine.dispose()
 
 
 def _ns(namespace: tuple[str, ...]) -> str:

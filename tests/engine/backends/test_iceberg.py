@@ -3,9 +3,12 @@ PostgreSQL (warehouse on disk and on SeaweedFS S3), and SeaweedFS's Iceberg REST
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -13,6 +16,7 @@ import pytest
 from engine.backends.iceberg import IcebergCatalog
 from engine.errors import Conflict, NotFound, ValidationError
 
+ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = pa.schema([("meter_id", pa.int64()), ("kwh", pa.float64()), ("region", pa.string())])
 
 
@@ -57,7 +61,9 @@ def exercise(catalog: IcebergCatalog, ns: str, location: str | None = None) -> N
         catalog.list_tables(("no_such_namespace",))
     with pytest.raises(ValidationError):
         catalog.table_info("not-qualified")
-    assert catalog.test().ok
+    catalog.create_namespace((f"{ns}_empty",), {})  # a namespace without tables counts too
+    health = catalog.test()
+    assert health.ok and health.detail == f"{len(catalog.list_namespaces())} namespace(s)"
     catalog.drop_table(f"{ns}.readings")
     assert not catalog.table_exists(f"{ns}.readings")
 
@@ -68,6 +74,25 @@ def test_sql_catalog_on_sqlite(tmp_path):
         "sales_bronze",
         (tmp_path / "store" / "sales" / "bronze").as_uri(),
     )
+
+
+def test_sql_catalog_probe_reads_its_database_without_loading_pyiceberg(tmp_path):
+    """The health probe of a SQL catalog: a fresh database has no namespaces yet, a
+    database that is down is a clear error without its password, and neither needs the
+    Iceberg client (checked in a fresh interpreter: this one has loaded it already)."""
+    code = (
+        "import sys\n"
+        "from engine.backends.iceberg import IcebergCatalog\n"
+        f"fresh = IcebergCatalog.sql('sqlite:///{tmp_path / 'new.db'}', '{tmp_path / 'wh'}')\n"
+        "down = IcebergCatalog.sql('postgresql+psycopg2://u:pw-zz9@127.0.0.1:9/x', 'file:///w')\n"
+        "print(fresh.test(), down.test(), 'pyiceberg' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert "ok=True" in out and "0 namespace(s)" in out
+    assert "error_kind='refused'" in out and "pw-zz9" not in out
+    assert out.strip().endswith("False")
 
 
 def test_sql_catalog_on_postgres(postgres_url, tmp_path):
