@@ -491,6 +491,29 @@ async def test_panes_answer_keys_before_the_background_has_mounted_them(make_app
         assert "demo_gold." in app.query_one("#editor", TextArea).text
 
 
+async def test_a_slow_result_shows_its_first_rows_while_the_rest_is_fetched(make_app):
+    from tui.panes.sql import FIRST_ROWS
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        status = await open_sql(app, pilot)
+        # The first 100,000 rows come at once; the last one needs a scan of 10^11 more.
+        await run_sql(
+            app,
+            pilot,
+            "SELECT range AS n FROM range(100000000000) "
+            "WHERE range < 100000 OR range = 99999999999",
+        )
+        await wait_until(
+            pilot, lambda: getattr(app.query_one("#results"), "row_count", 0) == FIRST_ROWS
+        )
+        assert app.query_one("#sql")._query is not None  # still running
+        await pilot.press("ctrl+k")
+        await wait_until(pilot, lambda: "cancelled" in text_of(status))
+        assert f"({FIRST_ROWS:,} rows shown)" in text_of(status)
+
+
 async def test_results_stream_in_and_a_narrower_result_replaces_a_wider_one(make_app):
     from tui.panes.sql import FIRST_ROWS
 

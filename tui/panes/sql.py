@@ -4,6 +4,7 @@ renders lazily, export, searchable history, catalog name completion, positioned 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -22,7 +23,8 @@ from tui.widgets.grid import GridPlaceholder, show_arrow
 from tui.widgets.sql_editor import SqlEditor
 
 MAX_ROWS = 1_000_000
-FIRST_ROWS = 10_000  # shown as soon as they arrive; the rest follows while you read
+FIRST_ROWS = 10_000  # shown while the rest is fetched, if that takes a while
+FIRST_ROWS_AFTER_S = 0.15  # a result complete by then is shown once, whole
 
 
 def statement_at(text: str, offset: int) -> str:
@@ -73,6 +75,8 @@ class SqlPane(Pane):
         self._names_for: str | None = None  # the workspace they were loaded for
         self._started = 0.0
         self._partial = False  # the grid shows the first rows; the rest is being fetched
+        self._early: Any = None  # the timer that will show the first rows
+        self._grid_lock = asyncio.Lock()
         self._save_lock = threading.Lock()
 
     def compose(self):  # type: ignore[no-untyped-def]
@@ -210,7 +214,7 @@ class SqlPane(Pane):
             self._query = query
             table = query.fetch(FIRST_ROWS)
             if table.num_rows == FIRST_ROWS:  # maybe more: show these, then fetch the rest
-                self.app.call_from_thread(self._first_rows, table)
+                self.app.call_from_thread(self._first_rows_ready, table)
                 import pyarrow as pa
 
                 rest = query.fetch(MAX_ROWS - FIRST_ROWS)
@@ -247,16 +251,26 @@ class SqlPane(Pane):
         self.query_one(ProgressBar).display = False
 
     async def _show_grid(self, table: Any, keep_position: bool = False) -> None:
-        await show_arrow(
-            self,
-            "results",
-            table,
-            keep_position=keep_position,
-            max_column_content_width=60,
-            null_rep="NULL",
-        )
+        async with self._grid_lock:  # the first rows' grid may still be going in
+            await show_arrow(
+                self,
+                "results",
+                table,
+                keep_position=keep_position,
+                max_column_content_width=60,
+                null_rep="NULL",
+            )
+
+    def _first_rows_ready(self, table: Any) -> None:
+        """Show the first rows unless the whole result follows soon: building a grid for
+        them and then another for the whole costs a fast query ~3x its time to done
+        (0.25 s instead of 0.08 s for a million rows here)."""
+        self._early = self.set_timer(FIRST_ROWS_AFTER_S, lambda: self._first_rows(table))
 
     async def _first_rows(self, table: Any) -> None:
+        self._early = None
+        if self._query is None:
+            return  # finished (or failed) meanwhile: that shows instead
         self._result = table
         self._partial = True
         await self._show_grid(table)
@@ -265,6 +279,9 @@ class SqlPane(Pane):
         self._query = None
         self._stop_ticker()
         elapsed = time.monotonic() - self._started
+        if self._early is not None:
+            self._early.stop()
+            self._early = None
         partial, self._partial = self._partial, False
         if table is None:
             shown = f"  ({self._result.num_rows:,} rows shown)" if partial else ""
