@@ -8,9 +8,12 @@
 
 Each measurement runs in a fresh child process, headless (Textual's run_test drives the
 same compositor and widgets as a terminal, without the terminal's I/O), timed from the
-child's spawn so imports count. Harlequin is installed into its own venv
-(/tmp/harlequin-venv, created on first use with `pip install harlequin`), never into the
-project. Run: python tests/bench/bench_tui.py [--runs 5]
+child's spawn so imports count. Each app runs from a clean venv of its own, as an operator
+installs it: Harlequin in /tmp/harlequin-venv (`pip install harlequin`, on first use),
+Sadeem in /tmp/sadeem-bench-venv (this checkout, editable, without the test extras). The
+machine's own Python carries packages neither app asks for (NumPy, which pyarrow imports
+when it can: ~13 MiB), so measuring Sadeem there would measure the machine.
+Run: python tests/bench/bench_tui.py [--runs 5]
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[2]
 HARLEQUIN_VENV = Path(os.environ.get("HARLEQUIN_VENV", "/tmp/harlequin-venv"))
+SADEEM_VENV = Path(os.environ.get("SADEEM_BENCH_VENV", "/tmp/sadeem-bench-venv"))
 QUERY = "SELECT * FROM range(1000000)"
 SIZE = (140, 45)
 
@@ -323,6 +327,22 @@ def spawn(python: str, *args: str, env: dict | None = None) -> dict:
     raise RuntimeError(f"{args}: no result\n{out.stderr[-2000:]}")
 
 
+def sadeem_python() -> str:
+    """Python of a clean venv holding this checkout (editable) and its runtime deps only;
+    installed again each run, which costs a second or two once it is up to date."""
+    python = SADEEM_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(SADEEM_VENV)], check=True)
+    has_uv = subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True)
+    installer = (
+        [sys.executable, "-m", "uv", "pip", "install", "--python", str(python)]
+        if has_uv.returncode == 0
+        else [str(python), "-m", "pip", "install"]
+    )
+    subprocess.run([*installer, "-q", "-e", str(ROOT)], check=True)
+    return str(python)
+
+
 def harlequin_python() -> str | None:
     python = HARLEQUIN_VENV / "bin" / "python"
     if not python.exists():
@@ -360,32 +380,33 @@ def main() -> None:
     args = parser.parse_args()
     data = tempfile.mkdtemp(prefix="sadeem-bench-")
     env = {"XDG_DATA_HOME": data, "XDG_CONFIG_HOME": data}
+    sadeem = sadeem_python()
     subprocess.run(
-        [sys.executable, "-m", "engine.cli.main", "demo", "--data-dir", data],
+        [sadeem, "-m", "engine.cli.main", "demo", "--data-dir", data],
         check=True,
         capture_output=True,
         cwd=ROOT,
     )
     harlequin = harlequin_python()
-    for python in filter(None, (sys.executable, harlequin)):
+    for python in filter(None, (sadeem, harlequin)):
         compile_bytecode(python)
 
-    bare = median_of(args.runs, "bare")  # prints below flush as they come (flush=True)
-    sadeem = median_of(args.runs, "sadeem-start", data, env=env)
+    bare = median_of(args.runs, "bare", python=sadeem)  # the same Textual as Sadeem's
+    start = median_of(args.runs, "sadeem-start", data, python=sadeem, env=env)
     print(
         f"start -> first screen   bare Textual {bare['start_s']:.2f}s   "
-        f"Sadeem {sadeem['start_s']:.2f}s (engine open, data shown {sadeem['data_s']:.2f}s)",
+        f"Sadeem {start['start_s']:.2f}s (engine open, data shown {start['data_s']:.2f}s)",
         end="",
     )
     if harlequin:
         hq = median_of(args.runs, "harlequin", "start", python=harlequin)
         print(
             f"   Harlequin {hq['start_s']:.2f}s   Sadeem/Harlequin "
-            f"{sadeem['start_s'] / hq['start_s']:.2f}x (target <= 0.5x)"
+            f"{start['start_s'] / hq['start_s']:.2f}x (target <= 0.5x)"
         )
     else:
         print("   Harlequin: could not be installed here")
-    sq = median_of(args.runs, "sadeem-query", data, env=env)
+    sq = median_of(args.runs, "sadeem-query", data, python=sadeem, env=env)
     print(
         f"{QUERY} -> first rows   Sadeem {sq['first_rows_s']:.2f}s (all rows "
         f"{sq['all_rows_s']:.2f}s), peak {sq['peak_rss_mb']:.0f} MiB, "
@@ -400,7 +421,7 @@ def main() -> None:
         )
     else:
         print()
-    keys = spawn(sys.executable, "sadeem-keys", data, env=env)
+    keys = spawn(sadeem, "sadeem-keys", data, env=env)
     print(
         f"key press to action while a run log receives 100k lines: p50 "
         f"{keys['key_p50_ms']:.1f} ms, p99 {keys['key_p99_ms']:.1f} ms "
