@@ -132,6 +132,15 @@ async def open_sql(app, pilot) -> Static:
     return app.query_one("#sql-status", Static)
 
 
+@asynccontextmanager
+async def sql_console(make_app):
+    """A started console on its SQL pane: (app, pilot, the pane's status line)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(app, pilot)
+        yield app, pilot, await open_sql(app, pilot)
+
+
 async def run_sql(app, pilot, sql: str) -> None:
     editor = app.query_one("#editor", TextArea)
     editor.text = sql
@@ -140,10 +149,7 @@ async def run_sql(app, pilot, sql: str) -> None:
 
 
 async def test_sql_run_cancel_export_history(make_app, tmp_path):
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await started(app, pilot)
-        status = await open_sql(app, pilot)
+    async with sql_console(make_app) as (app, pilot, status):
         await run_sql(
             app,
             pilot,
@@ -494,10 +500,7 @@ async def test_panes_answer_keys_before_the_background_has_mounted_them(make_app
 async def test_a_slow_result_shows_its_first_rows_while_the_rest_is_fetched(make_app):
     from tui.panes.sql import FIRST_ROWS
 
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await started(app, pilot)
-        status = await open_sql(app, pilot)
+    async with sql_console(make_app) as (app, pilot, status):
         # The first 100,000 rows come at once; the last one needs a scan of 10^11 more.
         await run_sql(
             app,
@@ -517,10 +520,7 @@ async def test_a_slow_result_shows_its_first_rows_while_the_rest_is_fetched(make
 async def test_results_stream_in_and_a_narrower_result_replaces_a_wider_one(make_app):
     from tui.panes.sql import FIRST_ROWS
 
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await started(app, pilot)
-        status = await open_sql(app, pilot)
+    async with sql_console(make_app) as (app, pilot, status):
         await run_sql(
             app, pilot, "SELECT range AS a, range * 2 AS b, 'x' AS c FROM range(3 * 10000 + 7)"
         )
