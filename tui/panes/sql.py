@@ -71,8 +71,8 @@ class SqlPane(Pane):
         self._current = 0
         self._query: Any = None
         self._result: Any = None
-        self._names: list[str] | None = None  # catalog names, loaded on first completion
-        self._names_for: str | None = None  # the workspace they were loaded for
+        # (workspace, its catalog names), loaded on the first completion
+        self._names: tuple[str, list[str]] | None = None
         self._started = 0.0
         self._partial = False  # the grid shows the first rows; the rest is being fetched
         self._early: Any = None  # the timer that will show the first rows
@@ -374,7 +374,7 @@ class SqlPane(Pane):
         self.app.call_from_thread(self._names_loaded, workspace, sorted(set(names)))
 
     def _names_loaded(self, workspace: str, names: list[str]) -> None:
-        self._names, self._names_for = names, workspace
+        self._names = (workspace, names)
         if workspace == self.ctx.workspace:
             self.action_complete()  # the word at the cursor now
 
@@ -390,14 +390,14 @@ class SqlPane(Pane):
                 break
         if not word or self.ctx.workspace is None:
             return
-        if self._names is None or self._names_for != self.ctx.workspace:
+        if self._names is None or self._names[0] != self.ctx.workspace:
             self.app.notify("loading catalog names…", timeout=2)
             workspace = self.ctx.workspace
             self.run_worker(
                 lambda: self._load_names(workspace), thread=True, group="names", exclusive=True
             )
             return
-        matches = [n for n in self._names if n.startswith(word)]
+        matches = [n for n in self._names[1] if n.startswith(word)]
         if len(matches) == 1:
             editor.insert(matches[0][len(word) :])
         elif matches:
