@@ -11,9 +11,8 @@ from engine.lazy_imports import import_once
 
 
 def load_sqlglot() -> None:
-    """Import sqlglot whole, once, under a lock; call before any `import sqlglot`. Its
-    modules import each other in a circle, so two threads importing it for the first time
-    at once (the runner's and the console's) can see a half-initialised module."""
+    """Call before any `import sqlglot`: its modules import each other in a circle, so it
+    is imported whole and once (see engine.lazy_imports)."""
     import_once("sqlglot", "sqlglot.expressions", "sqlglot.tokens")
 
 
