@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -24,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from engine.run_states import RunState, Trigger
+
 # Deterministic constraint names so Alembic migrations are stable on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -35,6 +38,10 @@ NAMING = {
 
 # BigInteger ids on PostgreSQL, INTEGER on SQLite so ids still autoincrement there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _in(column: str, values: type[RunState] | type[Trigger]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 def utcnow() -> datetime:
@@ -212,14 +219,23 @@ class Run(Base):
         Index("ix_runs_state_queued_at", "state", "queued_at"),
         Index("ix_runs_job_id_queued_at", "job_id", "queued_at"),
         Index("ix_runs_workspace_id_queued_at", "workspace_id", "queued_at"),
+        # The runs list pages newest-first by id under each filter: one index per filter
+        # shape reads exactly the page (job+state was 145 ms over 1M runs without).
+        Index("ix_runs_workspace_id_id", "workspace_id", "id"),
+        Index("ix_runs_workspace_id_state_id", "workspace_id", "state", "id"),
+        Index("ix_runs_job_id_id", "job_id", "id"),
+        Index("ix_runs_job_id_state_id", "job_id", "state", "id"),
+        # The database refuses a state or trigger the lifecycle does not name (migration 0006).
+        CheckConstraint(_in("state", RunState), name="state"),
+        CheckConstraint(_in('"trigger"', Trigger), name="trigger"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     job_version_id: Mapped[int] = mapped_column(ForeignKey("job_versions.id"))
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    trigger: Mapped[str] = mapped_column(String(16))  # manual|schedule|retry|upstream|cli
-    state: Mapped[str] = mapped_column(String(16), default="queued")
+    trigger: Mapped[str] = mapped_column(String(16))  # a Trigger
+    state: Mapped[str] = mapped_column(String(16), default=RunState.QUEUED.value)
     scheduled_for: Mapped[datetime | None]
     logical_date: Mapped[str | None] = mapped_column(String(32))  # `ds`, e.g. 2026-11-24
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -251,16 +267,24 @@ class RunLogChunk(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    # The trail is listed newest first (`at`, then id) under each filter: an index per
+    # filter, ending in the order, reads just the page (a user's events, a week-old day).
+    __table_args__ = (
+        Index("ix_audit_events_at_id", "at", "id"),
+        Index("ix_audit_events_username_at_id", "username", "at", "id"),
+        Index("ix_audit_events_workspace_at_id", "workspace", "at", "id"),
+        Index("ix_audit_events_action_at_id", "action", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    username: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(16))
-    action: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64))
     target_type: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(255))
     # The workspace's name (not id) so the trail stays readable after an archive.
-    workspace: Mapped[str | None] = mapped_column(String(63), index=True)
+    workspace: Mapped[str | None] = mapped_column(String(63))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
@@ -306,3 +330,32 @@ class QueryHistory(Base):
     rows: Mapped[int | None] = mapped_column(BigInteger)
     query_id: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class CatalogIdentity(Base):
+    """The identity written into the embedded Iceberg catalog when it was first created:
+    a catalog.db without it (deleted and recreated, another site's, zeroed) is not the one
+    this site's workspaces live in, and the engine refuses it (engine/services/catalog_guard)."""
+
+    __tablename__ = "catalog_identities"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)  # `embedded`
+    identity: Mapped[str] = mapped_column(String(36))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A personal access token for the engine's HTTP API. Only its SHA-256 is stored: the
+    token itself is shown once, when created, and cannot be read back from here."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
