@@ -8,14 +8,20 @@ an error message or a screen. Errors name the reference, never the value.
 from __future__ import annotations
 
 import base64
+import errno
 import os
 import re
 import stat
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import SecretError, ValidationError
 from engine.lazy_imports import import_once
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 PREFIXES = ("env:", "file:", "k8s:", "enc:")
 MASK = "***"
@@ -26,6 +32,77 @@ _ENV = re.compile(r"env:[A-Za-z_][A-Za-z0-9_]*")
 
 # Resolves (namespace, secret name, key) to a value; injectable for tests and in-cluster use.
 K8sReader = Callable[[str, str, str], str]
+
+
+@dataclass(frozen=True)
+class SecretPolicy:
+    """Where references may point, set by the platform admin in the system config
+    (`secret_file_dirs`, `secret_env_prefix`, `secret_k8s_namespaces`). Checked when a
+    connection is saved, for every role, and again when a reference is resolved."""
+
+    file_dirs: tuple[str, ...] = ("/run/secrets",)
+    env_prefix: str = "SADEEM_SECRET_"
+    k8s_namespaces: tuple[str, ...] = ()
+    # Never readable as secrets, wherever the allowed dirs point: the data dir (key file,
+    # embedded DB), the metadata DB file, and Sadeem's own settings variables.
+    protected_paths: tuple[str, ...] = ()
+    protected_env: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SecretPolicy:
+        from dataclasses import fields
+
+        protected = [str(settings.data_dir)]
+        url = settings.effective_database_url
+        if url.startswith("sqlite:///"):
+            protected.append(url[len("sqlite:///") :])
+        return cls(
+            file_dirs=tuple(settings.secret_file_dirs),
+            env_prefix=settings.secret_env_prefix,
+            k8s_namespaces=tuple(settings.secret_k8s_namespaces),
+            protected_paths=tuple(protected),
+            protected_env=frozenset(f"SADEEM_{f.name.upper()}" for f in fields(settings)),
+        )
+
+    def refusal(self, ref: str) -> str | None:
+        """Why the reference points somewhere not allowed (which rule, how to fix), or None."""
+        if ref.startswith("env:"):
+            name = ref[4:]
+            if not self.env_prefix:
+                return "env: references are turned off on this site (secret_env_prefix is empty)"
+            if name in self.protected_env:
+                return f"env:{name} is one of Sadeem's own settings, never a secret reference"
+            if not name.startswith(self.env_prefix):
+                return (
+                    f"env: references must name a variable starting with {self.env_prefix} "
+                    f"(secret_env_prefix), e.g. env:{self.env_prefix}S3"
+                )
+        if ref.startswith("file:"):
+            real = os.path.realpath(ref[5:])  # symlinks and `..` resolved before checking
+            if any(_under(real, p) for p in self.protected_paths):
+                return "file: references may not read Sadeem's data dir, key file or database"
+            if not any(_under(real, d) for d in self.file_dirs):
+                allowed = ", ".join(self.file_dirs) or "none"
+                return (
+                    f"file: references must point under an allowed directory ({allowed}; "
+                    "secret_file_dirs), after symlinks and .. are resolved"
+                )
+        if ref.startswith("k8s:"):
+            m = _K8S.fullmatch(ref)
+            if m and m["ns"] not in self.k8s_namespaces:
+                allowed = ", ".join(self.k8s_namespaces) or "none"
+                return (
+                    f"k8s: references must use an allowed namespace ({allowed}; "
+                    f"secret_k8s_namespaces), not {m['ns']!r}"
+                )
+        return None
+
+
+def _under(path: str, directory: str) -> bool:
+    """Whether a resolved path is the directory or inside it (the directory resolved too)."""
+    if not directory:
+        return False
+    return Path(path).is_relative_to(os.path.realpath(directory))
 
 
 def is_reference(value: object) -> bool:
@@ -53,11 +130,17 @@ class SecretBox:
         data_dir: Path,
         key: str | None = None,
         k8s_reader: K8sReader | None = None,
+        policy: SecretPolicy | None = None,
     ) -> None:
         self._data_dir = data_dir
         self._key = key
-        self._fernet_obj = None
+        self._fernet_obj: Fernet | None = None
         self._k8s_reader = k8s_reader
+        if policy is None:
+            from engine.settings import Settings
+
+            policy = SecretPolicy.from_settings(Settings(data_dir=data_dir))  # the defaults
+        self.policy = policy
 
     def __repr__(self) -> str:
         return f"SecretBox(data_dir={str(self._data_dir)!r})"
@@ -68,7 +151,7 @@ class SecretBox:
     def key_file(self) -> Path:
         return self._data_dir / "secret.key"
 
-    def _fernet(self):  # type: ignore[no-untyped-def]
+    def _fernet(self) -> Fernet:
         if self._fernet_obj is None:
             from cryptography.fernet import Fernet
 
@@ -107,11 +190,18 @@ class SecretBox:
     def protect(self, value: str, field: str) -> str:
         """What to store for a secret field: references kept (validated), clear text encrypted."""
         if is_reference(value):
-            return check_reference(value, field)
+            check_reference(value, field)
+            refusal = self.policy.refusal(value)
+            if refusal:
+                raise ValidationError(refusal, field)
+            return value
         return self.encrypt(value)
 
     def resolve(self, ref: str) -> str:
         """The clear value behind a reference. Raises SecretError naming the reference."""
+        refusal = self.policy.refusal(ref)
+        if refusal:  # stored before the rule, or the rule changed since: never read it
+            raise SecretError(f"refused: {refusal}")
         if ref.startswith("env:"):
             name = ref[4:]
             value = os.environ.get(name)
@@ -120,8 +210,14 @@ class SecretBox:
             return value
         if ref.startswith("file:"):
             path = Path(ref[5:])
+            # Check the resolved path once more and open exactly it: no component may be
+            # a symlink swapped in since the check.
+            real = os.path.realpath(path)
+            refusal = self.policy.refusal(f"file:{real}")
+            if refusal:
+                raise SecretError(f"refused: {refusal}")
             try:
-                return path.read_text().rstrip("\n")
+                return _read_without_links(real).rstrip("\n")
             except OSError as exc:
                 raise SecretError(f"cannot read secret file {path}: {exc.strerror}") from None
         if ref.startswith("k8s:"):
@@ -150,11 +246,17 @@ def read_k8s_secret(namespace: str, name: str, key: str) -> str:
     from kubernetes.client.exceptions import ApiException
 
     try:
+        # A client of its own: never the process-wide default another backend configured.
+        cfg = client.Configuration()
         try:
-            config.load_incluster_config()
+            config.load_incluster_config(client_configuration=cfg)
         except config.ConfigException:
-            config.load_kube_config()
-        secret = client.CoreV1Api().read_namespaced_secret(name, namespace)
+            # $KUBECONFIG read now, not when the kubernetes package was imported.
+            config.load_kube_config(
+                config_file=os.environ.get("KUBECONFIG"), client_configuration=cfg
+            )
+        with client.ApiClient(cfg) as api:
+            secret = client.CoreV1Api(api).read_namespaced_secret(name, namespace)
     except ApiException as exc:
         raise SecretError(
             f"Kubernetes secret {namespace}/{name}: {exc.status} {exc.reason}"
@@ -167,3 +269,35 @@ def read_k8s_secret(namespace: str, name: str, key: str) -> str:
     if key not in data:
         raise SecretError(f"Kubernetes secret {namespace}/{name} has no key {key!r}")
     return base64.b64decode(data[key]).decode()
+
+
+MAX_SECRET_FILE_BYTES = 1 << 20
+
+
+def _read_without_links(real: str) -> str:
+    """Read the regular file at the absolute, resolved path `real`, walking it one
+    component at a time with O_NOFOLLOW, so a directory on the way replaced by a symlink
+    after the check fails (ELOOP/ENOTDIR) instead of being followed; O_NONBLOCK so a FIFO
+    put there cannot hang the engine."""
+    parts = [p for p in real.split("/") if p]
+    if not parts:
+        raise OSError(errno.EISDIR, "is a directory")
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        leaf = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+    finally:
+        os.close(fd)
+    with os.fdopen(leaf, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        data = fh.read(MAX_SECRET_FILE_BYTES + 1)
+    if len(data) > MAX_SECRET_FILE_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_SECRET_FILE_BYTES} bytes")
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        raise OSError(errno.EINVAL, "not UTF-8 text") from None

@@ -1,50 +1,78 @@
 """The separation check: proof that no workspace reaches into another's data.
 
 Reports every violation it finds: tables outside their workspace's prefix, namespaces that
-belong to no workspace (or to another), jobs whose SQL touches another workspace's
-namespaces, and connections owned by one workspace but used by another.
+belong to no workspace (or to another), jobs whose SQL the runner would refuse (touching
+another workspace's namespaces, or any other rule of engine.sql_analysis.check), and
+connections owned by one workspace but used by another.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from engine.context import Actor
-from engine.errors import QueryError, SadeemError
+from engine.errors import SadeemError
 from engine.models import Connection, Job, JobVersion, Workspace
-from engine.services.base import Service, authorize, get_user, get_workspace
+from engine.services.base import EngineContext, Service, authorize, get_user, get_workspace
 from engine.services.lakehouse import Lakehouse
 from engine.services.provisioning import WORKSPACE_PROPERTY
 from engine.services.workspaces import WorkspaceService, WorkspaceView
 from engine.services.workspaces import view as workspace_view
-from engine.sql_analysis import footprint
-
-
-@dataclass(frozen=True)
-class Violation:
-    kind: str  # table_outside_prefix | foreign_namespace | orphan_namespace | job_crosses |
-    #            connection_shared | unchecked
-    workspace: str | None
-    subject: str
-    detail: str
+from engine.sql_analysis import check, footprint, split_text
+from engine.views import Violation
 
 
 def job_sql(definition: dict[str, Any], workspace: str = "") -> str:
     """The SQL a job version would run, its template rendered with the job's workspace,
     a placeholder date and the parameters' defaults."""
-    from engine.templating import render
+    from engine.parameters import declared_types
+    from engine.templating import render_sql
 
     sql = definition.get("sql") or definition.get("statements") or ""
     text = ";\n".join(sql) if isinstance(sql, list) else str(sql)
     values = {"workspace": workspace, "ds": "2000-01-01", "run_id": 0}
-    return render(text, values, definition.get("params") or {})
+    params = definition.get("params") or {}
+    return render_sql(text, values, params, declared_types(definition))
+
+
+def job_statements(definition: dict[str, Any], workspace: str = "") -> list[str]:
+    """The statements a job version would run, as the runner builds them: split first,
+    each rendered with the defaults (see job_sql), the last one written into
+    `target_table` when it has one."""
+    sql = definition.get("sql") or definition.get("statements") or ""
+    text = ";\n".join(sql) if isinstance(sql, list) else str(sql)
+    statements = [job_sql({**definition, "sql": s}, workspace) for s in split_text(text)]
+    target = definition.get("target_table")
+    if target and statements:
+        verb = (
+            "CREATE OR REPLACE TABLE {} AS"
+            if definition.get("mode") == "overwrite"
+            else ("INSERT INTO {}")
+        )
+        statements[-1] = f"{verb.format(target)} {statements[-1]}"
+    return statements
+
+
+def job_refusal(
+    sql: Any, ws: WorkspaceView, definition: dict[str, Any], connection: str | None, author: str
+) -> SadeemError | None:
+    """What the runner would refuse in a job version's SQL (None if it would run it)."""
+    dialect = sql.dialect(ws, connection)
+    policy = sql.policy(ws, admin=sql.is_admin(author))
+    try:
+        for stmt in job_statements(definition, ws.name):
+            check(footprint(stmt, dialect), policy)
+    except SadeemError as exc:
+        return exc
+    return None
 
 
 class SeparationService(Service):
-    def __init__(self, ctx, workspaces: WorkspaceService, lakehouse: Lakehouse) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, ctx: EngineContext, workspaces: WorkspaceService, lakehouse: Lakehouse
+    ) -> None:
         super().__init__(ctx)
         self.workspaces = workspaces
         self.lakehouse = lakehouse
@@ -65,10 +93,25 @@ class SeparationService(Service):
         targets = [w for w in all_ws if workspace is None or w.name == workspace]
         owner_of = {ns: w.name for w in all_ws for ns in w.namespaces}
         found: list[Violation] = []
-        for ws in targets:
+        # A missing or foreign embedded catalog is one finding, reported before anything
+        # reads it (reading it through pyiceberg used to recreate it empty, finding nothing).
+        refused = (
+            self.lakehouse.guard.problem()
+            if any(not w.catalog_connection for w in targets)
+            else None
+        )
+        if refused is not None:
+            found.append(
+                Violation("catalog_unavailable", workspace, "embedded catalog", str(refused))
+            )
+
+        def readable(ws: WorkspaceView) -> bool:
+            return bool(ws.catalog_connection) or refused is None
+
+        for ws in filter(readable, targets):
             found += self._storage(actor, ws)
         if workspace is None:
-            found += self._orphans(actor, all_ws, owner_of)
+            found += self._orphans(actor, list(filter(readable, all_ws)), owner_of)
         found += self._jobs_and_connections(targets, owner_of)
         return found
 
@@ -140,8 +183,13 @@ class SeparationService(Service):
     def _jobs_and_connections(
         self, targets: list[WorkspaceView], owner_of: dict[str, str]
     ) -> list[Violation]:
+        from engine.services.sql import SqlService
+
         out: list[Violation] = []
         names = {w.name for w in targets}
+        views = {w.name: w for w in targets}
+        sql = SqlService(self.ctx, self.workspaces, self.lakehouse)
+        sql_jobs: list[tuple[str, str, dict[str, Any], str | None, str]] = []
         with self.unit() as s:
             ws_names = dict(s.execute(select(Workspace.id, Workspace.name)).all())
             conns = {c.id: c for c in s.scalars(select(Connection))}
@@ -174,10 +222,10 @@ class SeparationService(Service):
                             )
                         )
             for job, version in rows:
-                ws_name = ws_names.get(job.workspace_id)
+                ws_name = ws_names.get(job.workspace_id, "")
                 if ws_name not in names:
                     continue
-                conn = conns.get(job.connection_id)
+                conn = conns.get(job.connection_id) if job.connection_id else None
                 if conn and conn.workspace_id not in (None, job.workspace_id):
                     out.append(
                         Violation(
@@ -188,30 +236,20 @@ class SeparationService(Service):
                             f"{ws_names.get(conn.workspace_id)!r}",
                         )
                     )
-                if job.type != "sql":
-                    continue
-                try:
-                    fp = footprint(job_sql(version.definition, ws_name))
-                except QueryError as exc:
-                    out.append(
-                        Violation(
-                            "unchecked",
+                if job.type == "sql":
+                    sql_jobs.append(
+                        (
                             ws_name,
-                            f"job {job.name}",
-                            f"SQL could not be parsed: {exc}",
+                            job.name,
+                            dict(version.definition),
+                            conn.name if conn else None,
+                            version.created_by,
                         )
                     )
-                    continue
-                for ns in sorted(fp.namespaces):
-                    other = owner_of.get(ns)
-                    if other is not None and other != ws_name:
-                        verb = "writes" if any(t.namespace == ns for t in fp.writes) else "reads"
-                        out.append(
-                            Violation(
-                                "job_crosses",
-                                ws_name,
-                                f"job {job.name}",
-                                f"{verb} {ns}, which belongs to workspace {other!r}",
-                            )
-                        )
+        # Judged after the session: the rules read the metadata database themselves.
+        for ws_name, job_name, definition, conn_name, author in sql_jobs:
+            refusal = job_refusal(sql, views[ws_name], definition, conn_name, author)
+            if refusal is not None:
+                kind = "job_crosses" if "separation rule" in str(refusal) else "job_refused"
+                out.append(Violation(kind, ws_name, f"job {job_name}", str(refusal)))
         return out
