@@ -5,10 +5,12 @@ Kept free of heavy imports: pyarrow appears only in type hints (behind TYPE_CHEC
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from engine.run_states import RunState
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -196,6 +198,16 @@ class CatalogBackend(Protocol):
 
     def list_tables(self, namespace: tuple[str, ...]) -> list[str]: ...
 
+    def table_versions(self, namespaces: Sequence[str]) -> dict[str, dict[str, str | None]]:
+        """{namespace: {table: version}} for those of `namespaces` that exist, from one
+        listing; a version (the metadata file's location) changes with every commit, None
+        where the catalog's listing does not say it."""
+        ...
+
+    def table_columns(self, identifier: str) -> tuple[str | None, list[ColumnInfo]]:
+        """(version, columns) of one table: its schema only, without snapshots or stats."""
+        ...
+
     def table_info(self, identifier: str) -> TableInfo: ...
 
     def sample_rows(
@@ -206,10 +218,6 @@ class CatalogBackend(Protocol):
         snapshot_id: int | None = None,
         as_of: datetime | None = None,
     ) -> pa.Table: ...
-
-    def pyiceberg_catalog(self) -> Any:
-        """The underlying pyiceberg Catalog, for writers (DuckDB CTAS into Iceberg)."""
-        ...
 
     def test(self) -> HealthResult: ...
 
@@ -238,12 +246,19 @@ class SparkAppSpec:
     labels: dict[str, str] = field(default_factory=dict)
 
 
+# What a batch backend reports, in run states: the work goes on, or it ended with an outcome;
+# UNKNOWN when the backend does not know the work (not found, lost).
+BATCH_PENDING = (RunState.QUEUED, RunState.RUNNING)
+BATCH_ENDED = (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED)
+UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True)
 class BatchStatus:
     """The backend's view of a submitted application, mapped to Sadeem run states."""
 
     external_id: str
-    # queued | running | succeeded | failed | cancelled | unknown (not found / lost)
+    # A RunState of BATCH_PENDING or BATCH_ENDED, or UNKNOWN (not found / lost).
     state: str
     backend_state: str | None = None  # e.g. SUBMISSION_FAILED, PENDING_RERUN
     message: str | None = None
@@ -285,6 +300,70 @@ def count_prefix(store: ObjectStore, bucket: str, prefix: str) -> tuple[int, int
         token = page.next_token
 
 
+# ---------------------------------------------------------------- capabilities
+#
+# Optional abilities a backend may have. Callers test for them (`isinstance(backend,
+# Warmable)`) and never for a concrete backend class, so a new backend gains a behaviour by
+# implementing the methods, with no caller to change.
+
+
 @runtime_checkable
 class Closeable(Protocol):
+    """Holds resources (a database, a process, a session) until closed; the backend pool
+    closes it when the engine stops or its connection changes."""
+
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Reattachable(Protocol):
+    """Runs work outside the engine's process, so another engine can find it again by its
+    external id after a crash (a Trino query, a Spark application) and settle its run."""
+
+    def external_state(self, external_id: str, user: str | None = None) -> str | None:
+        """`running`, `succeeded`, `failed` or `cancelled`; None when the backend no longer
+        knows the work. `user` is who the work runs as, when the backend asks as them."""
+        ...
+
+    def cancel_external(self, external_id: str, user: str | None = None) -> None:
+        """Stop the work on the backend."""
+        ...
+
+
+class BatchReattach:
+    """Reattachable for a batch backend (its `status` and `cancel`): an application outlives
+    the engine that submitted it. Both Spark backends share it."""
+
+    def status(self, external_id: str) -> BatchStatus:
+        raise NotImplementedError
+
+    def cancel(self, external_id: str) -> None:
+        raise NotImplementedError
+
+    def external_state(self, external_id: str, user: str | None = None) -> str | None:
+        """The application's state as a run state; None when it is gone (not found)."""
+        status = self.status(external_id)
+        if status.state == UNKNOWN:
+            return None
+        return RunState.RUNNING if status.state == RunState.QUEUED else status.state
+
+    def cancel_external(self, external_id: str, user: str | None = None) -> None:
+        self.cancel(external_id)
+
+
+@runtime_checkable
+class Warmable(Protocol):
+    """Has a first-use cost worth paying before the operator's first query (an in-process
+    engine loading itself and its catalog); a remote engine is not warmed."""
+
+    def warm(self, ctx: QueryContext) -> None: ...
+
+
+@runtime_checkable
+class IcebergWriter(Protocol):
+    """A catalog that in-process engines can commit Iceberg tables to (DuckDB's CTAS and
+    INSERT): it hands out the pyiceberg Catalog, the one place pyiceberg leaks out."""
+
+    def pyiceberg_catalog(self) -> Any:
+        """The underlying pyiceberg Catalog."""
+        ...

@@ -1,35 +1,60 @@
 """Build backends from connection configs (secrets already resolved).
 
-The one place a connection type maps to a backend class; the class modules are imported
-only when a backend of that type is built, so heavy clients load on first use.
+Which class a connection type builds, and how, is its kind's (engine.backends.kinds); this
+module checks that the kind has the role the caller needs, and types the result.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.backends import kinds
 from engine.backends.base import BatchBackend, CatalogBackend, ObjectStore, SqlBackend
+from engine.backends.kinds import BuildContext, Kind, Role
 from engine.errors import ValidationError
 
+# The SQL engine of a workspace without a SQL connection: in-process, on the embedded
+# catalog (its kind's builder, with no connection config).
+EMBEDDED_SQL = "duckdb"
+# The kind of the embedded catalog (`<data_dir>/catalog.db`), as health reports it.
+EMBEDDED_CATALOG = "iceberg_sql"
 
-def _pick(config: dict[str, Any], *keys: str) -> dict[str, Any]:
-    return {k: config[k] for k in keys if config.get(k) not in (None, "")}
+_ROLE_TEXT: dict[str, str] = {
+    "storage": "object storage",
+    "catalog": "an Iceberg catalog",
+    "sql": "a SQL engine",
+    "batch": "a Spark engine",
+    "source": "a data source",
+}
 
 
-def object_store(conn_type: str, config: dict[str, Any]) -> ObjectStore:
-    if conn_type != "s3":
-        raise ValidationError(f"a {conn_type} connection is not object storage", "connection")
-    from engine.backends.s3 import S3Store
+def timeout_of(config: dict[str, Any]) -> float:
+    """The connection's deadline in seconds (connections saved before it existed: 10 s)."""
+    return float(config.get("timeout_s") or kinds.DEFAULT_TIMEOUT_S)
 
-    return S3Store(
-        endpoint=config["endpoint"],
-        region=config.get("region") or "us-east-1",
-        access_key=config.get("access_key"),
-        secret_key=config.get("secret_key"),
-        path_style=config.get("path_style", True),
-        verify_tls=config.get("verify_tls", True),
-    )
+
+def kind_with_role(conn_type: str, role: Role | None) -> Kind:
+    """The kind of `conn_type`, refused (with a clear line) unless it has that role."""
+    kind = kinds.find(conn_type)
+    if kind is None:
+        raise ValidationError(f"unknown connection type {conn_type!r}", "connection")
+    if role is not None and kind.role != role:
+        raise ValidationError(f"a {conn_type} connection is not {_ROLE_TEXT[role]}", "connection")
+    return kind
+
+
+def build(
+    conn_type: str, config: dict[str, Any], ctx: BuildContext, role: Role | None = None
+) -> Any:
+    """A backend of `conn_type` (which must have `role`, when given) from a resolved config."""
+    return kind_with_role(conn_type, role).create(config, ctx)
+
+
+def object_store(conn_type: str, config: dict[str, Any], data_dir: Path) -> ObjectStore:
+    store: ObjectStore = build(conn_type, config, BuildContext(data_dir), "storage")
+    return store
 
 
 def local_store(data_dir: Path) -> ObjectStore:
@@ -39,82 +64,25 @@ def local_store(data_dir: Path) -> ObjectStore:
     return LocalStore(data_dir / "storage")
 
 
-def catalog(conn_type: str, config: dict[str, Any], name: str = "sadeem") -> CatalogBackend:
+def catalog(conn_type: str, config: dict[str, Any], data_dir: Path) -> CatalogBackend:
+    """A catalog; an `iceberg_sql` connection without uri/warehouse gets the documented
+    defaults in `data_dir` (the embedded catalog database and warehouse)."""
+    backend: CatalogBackend = build(conn_type, config, BuildContext(data_dir), "catalog")
+    return backend
+
+
+def embedded_catalog(data_dir: Path, guard: Callable[[], None] | None = None) -> CatalogBackend:
+    """The catalog in `<data_dir>/catalog.db`; `guard` runs before each use of its file."""
     from engine.backends.iceberg import IcebergCatalog
 
-    s3 = _pick(config, "s3_endpoint", "s3_region", "s3_access_key", "s3_secret_key")
-    if conn_type == "iceberg_rest":
-        return IcebergCatalog.rest(
-            config["uri"],
-            name=name,
-            **_pick(config, "warehouse", "credential", "token", "oauth2_server_uri"),
-            **s3,
-        )
-    if conn_type == "iceberg_sql":
-        return IcebergCatalog.sql(config["uri"], config["warehouse"], name=name, **s3)
-    raise ValidationError(f"a {conn_type} connection is not an Iceberg catalog", "connection")
+    return IcebergCatalog.embedded(data_dir, guard=guard)
 
 
-def embedded_catalog(data_dir: Path) -> CatalogBackend:
-    from engine.backends.iceberg import IcebergCatalog
-
-    return IcebergCatalog.embedded(data_dir)
-
-
-def sql_backend(
-    conn_type: str,
-    config: dict[str, Any],
-    catalog_backend: CatalogBackend | None = None,
-    *,
-    shared: bool = False,
-) -> SqlBackend:
-    if conn_type == "trino":
-        from engine.backends.trino import TrinoBackend
-
-        return TrinoBackend(
-            host=config["host"],
-            port=config.get("port", 8080),
-            http_scheme=config.get("http_scheme", "http"),
-            user_default=config.get("user"),
-            password=config.get("password"),
-            catalog=config.get("catalog"),
-            verify_tls=config.get("verify_tls", True),
-            ui_base_url=config.get("ui_base_url"),
-        )
-    if conn_type == "duckdb":
-        from engine.backends.duckdb import DuckDBBackend
-
-        return DuckDBBackend(
-            catalog=catalog_backend.pyiceberg_catalog if catalog_backend else None,
-            threads=config.get("threads"),
-            memory_limit=config.get("memory_limit"),
-            shared=shared,
-        )
-    raise ValidationError(f"a {conn_type} connection cannot run SQL", "connection")
+def sql_backend(conn_type: str, config: dict[str, Any], ctx: BuildContext) -> SqlBackend:
+    backend: SqlBackend = build(conn_type, config, ctx, "sql")
+    return backend
 
 
 def batch_backend(conn_type: str, config: dict[str, Any], data_dir: Path) -> BatchBackend:
-    if conn_type == "spark_local":
-        from engine.backends.spark_local import SparkLocalBackend
-
-        return SparkLocalBackend(
-            data_dir / "spark-local",
-            spark_submit=config.get("spark_submit"),
-            master=config.get("master") or "local[*]",
-            java_home=config.get("java_home"),
-        )
-    if conn_type == "spark_operator":
-        from engine.backends.spark_operator import SparkOperatorBackend
-
-        return SparkOperatorBackend(
-            namespace=config["namespace"],
-            api_server=config.get("api_server"),
-            token=config.get("token"),
-            kubeconfig=config.get("kubeconfig"),
-            verify_tls=config.get("verify_tls", True),
-            service_account=config.get("service_account") or "spark",
-            image=config.get("image"),
-            spark_version=config.get("spark_version") or "3.5.3",
-            ui_url_template=config.get("ui_url_template"),
-        )
-    raise ValidationError(f"a {conn_type} connection cannot run Spark jobs", "connection")
+    backend: BatchBackend = build(conn_type, config, BuildContext(data_dir), "batch")
+    return backend

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.backends.base import HealthResult, ListPage, ObjectInfo, count_prefix
-from engine.errors import BackendError, ValidationError
+from engine.errors import BackendError, Conflict, ValidationError
 
 
 class LocalStore:
@@ -77,10 +77,17 @@ class LocalStore:
         if not self.bucket_exists(bucket):
             raise BackendError(f"bucket {bucket!r} does not exist", kind="not_found")
         path = self._path(bucket, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            # S3 allows keys `a` and `a/b` side by side; a directory tree cannot.
+            raise Conflict(
+                f"{bucket}/{key}: the local store cannot keep a key that is also "
+                "a prefix of another key"
+            ) from None
 
     def get(self, bucket: str, key: str) -> bytes:
         try:

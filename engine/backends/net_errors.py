@@ -17,6 +17,7 @@ _TEXT_KINDS = (
     ("CERTIFICATE_VERIFY_FAILED", "tls", "TLS certificate verification failed"),
     ("SSL", "tls", "TLS handshake failed"),
     ("timed out", "timeout", "the server did not answer in time"),
+    ("timeout expired", "timeout", "the server did not answer in time"),
     ("Read timeout", "timeout", "the server did not answer in time"),
     ("ConnectTimeout", "timeout", "the server did not answer in time"),
     ("InvalidAccessKeyId", "auth", "the access key is not known to the server"),
@@ -33,9 +34,10 @@ _TEXT_KINDS = (
 
 def _chain(exc: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
-    while exc is not None and exc not in seen:
-        seen.append(exc)
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    link: BaseException | None = exc
+    while link is not None and link not in seen:
+        seen.append(link)
+        link = link.__cause__ or link.__context__
     return seen
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from engine.backends.base import HealthResult
+from engine.backends.kinds import BuildContext, Field, Kind, register
 
 # libpq's own words, mapped to the error kinds every backend reports.
 _KINDS = (
@@ -63,3 +65,38 @@ class PostgresBackend:
         return HealthResult(
             True, latency_ms=(time.perf_counter() - start) * 1000, version=f"PostgreSQL {version}"
         )
+
+
+def _build(config: dict[str, Any], ctx: BuildContext) -> PostgresBackend:
+    return PostgresBackend(
+        host=config["host"],
+        database=config["database"],
+        user=config["user"],
+        password=config.get("password"),
+        port=config["port"],
+        sslmode=config["sslmode"],
+        connect_timeout=max(1, int(config["timeout_s"])),
+    )
+
+
+KIND = register(
+    Kind(
+        "postgres",
+        "source",
+        (
+            Field("host", required=True),
+            Field("port", "int", default=5432, minimum=1, maximum=65535),
+            Field("database", required=True),
+            Field("user", required=True),
+            Field("password", secret=True),
+            Field(
+                "sslmode",
+                "enum",
+                default="prefer",
+                choices=("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+            ),
+        ),
+        _build,
+        summary="a PostgreSQL database jobs read from",
+    )
+)

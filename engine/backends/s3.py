@@ -7,9 +7,11 @@ import time
 from typing import Any
 
 from engine.backends.base import HealthResult, ListPage, ObjectInfo, count_prefix
+from engine.backends.kinds import BuildContext, Field, Kind, register
 from engine.backends.net_errors import classify
 from engine.errors import BackendError
 from engine.lazy_imports import import_once
+from engine.settings import mask_url
 
 
 class S3Store:
@@ -23,14 +25,19 @@ class S3Store:
         secret_key: str | None = None,
         path_style: bool = True,
         verify_tls: bool = True,
-        connect_timeout: float = 5,
+        timeout_s: float = 10,
     ) -> None:
         import_once("boto3", "botocore.config")
         import boto3
         from botocore import UNSIGNED
         from botocore.config import Config
 
-        self.endpoint = endpoint
+        # Shown in messages and repr only; a legacy endpoint's user:password@ stays hidden.
+        self.endpoint = mask_url(endpoint)
+        if bool(access_key) != bool(secret_key):
+            # boto3 raises PartialCredentialsError for this; say which half is missing.
+            missing = "secret_key" if access_key else "access_key"
+            raise BackendError(f"S3 credentials incomplete: {missing} is empty", kind="auth")
         self._client = boto3.client(
             "s3",
             endpoint_url=endpoint,
@@ -40,9 +47,11 @@ class S3Store:
             verify=verify_tls,
             config=Config(
                 s3={"addressing_style": "path" if path_style else "auto"},
-                connect_timeout=connect_timeout,
-                read_timeout=30,
-                retries={"max_attempts": 2, "mode": "standard"},
+                # Bounded: an endpoint that accepts and never answers costs one timeout per
+                # attempt (botocore's default read timeout is 60 s, with retries).
+                connect_timeout=timeout_s,
+                read_timeout=timeout_s,
+                retries={"total_max_attempts": 1, "mode": "standard"},
                 # No access key means anonymous access, not "look for credentials elsewhere":
                 # an engine must never pick up ambient AWS credentials by accident.
                 signature_version="s3v4" if access_key else UNSIGNED,
@@ -114,6 +123,10 @@ class S3Store:
         return ListPage(objects, prefixes, next_token)
 
     def put(self, bucket: str, key: str, data: bytes) -> None:
+        # SeaweedFS creates a missing bucket on the first put; S3 and the local store refuse.
+        # Refuse here too (one HEAD): a mistyped bucket must not appear by accident.
+        if not self.bucket_exists(bucket):
+            raise BackendError(f"put {bucket}/{key}: bucket {bucket!r} does not exist", "not_found")
         self._call(f"put {bucket}/{key}", "put_object", Bucket=bucket, Key=key, Body=data)
 
     def get(self, bucket: str, key: str) -> bytes:
@@ -147,3 +160,37 @@ class S3Store:
             server,
             f"{len(resp.get('Buckets', []))} bucket(s)",
         )
+
+
+def _build(config: dict[str, Any], ctx: BuildContext) -> S3Store:
+    return S3Store(
+        endpoint=config["endpoint"],
+        region=config["region"],
+        access_key=config.get("access_key"),
+        secret_key=config.get("secret_key"),
+        path_style=config["path_style"],
+        verify_tls=config["verify_tls"],
+        timeout_s=config["timeout_s"],
+    )
+
+
+KIND = register(
+    Kind(
+        "s3",
+        "storage",
+        (
+            Field("endpoint", "url", required=True, help="http(s)://host:port of MinIO or S3"),
+            Field("region", default="us-east-1"),
+            Field("access_key"),
+            Field("secret_key", secret=True),
+            Field("bucket", help="default bucket for workspaces on this store"),
+            Field("path_style", "bool", default=True),
+            Field("verify_tls", "bool", default=True),
+        ),
+        _build,
+        summary="MinIO or S3 object storage",
+        # The bucket a workspace would use is part of the test: a store without it fails.
+        test=lambda store, config: store.test(config.get("bucket")),
+        pairs=(("access_key", "secret_key"),),
+    )
+)

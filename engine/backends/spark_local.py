@@ -17,9 +17,21 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from engine.backends.base import BatchStatus, HealthResult, SparkAppSpec
+from engine.backends.base import (
+    BATCH_ENDED,
+    BATCH_PENDING,
+    UNKNOWN,
+    BatchReattach,
+    BatchStatus,
+    HealthResult,
+    SparkAppSpec,
+)
+from engine.backends.kinds import BuildContext, Field, Kind, register
+from engine.backends.spark_operator import check_name
 from engine.errors import BackendError
+from engine.run_states import RunState
 
 _ID = re.compile(r"local-(\d+)-([0-9a-f]{8})")
 # The wrapper records the exit code; `exec` is avoided so the shell survives to write it.
@@ -38,15 +50,17 @@ def find_spark_submit() -> str | None:
     return shutil.which("spark-submit")
 
 
-class SparkLocalBackend:
+class SparkLocalBackend(BatchReattach):  # Reattachable
     def __init__(
         self,
         work_dir: Path,
         spark_submit: str | None = None,
         master: str = "local[*]",
         java_home: str | None = None,
+        timeout_s: float = 30,
     ) -> None:
         self.work_dir = Path(work_dir)
+        self.timeout_s = timeout_s
         self.spark_submit = spark_submit or find_spark_submit()
         self.master = master
         self.java_home = java_home
@@ -63,6 +77,8 @@ class SparkLocalBackend:
         return int(m.group(1)), self.work_dir / m.group(2)
 
     def submit(self, spec: SparkAppSpec) -> BatchStatus:
+        # The Spark Operator's rule for names, so a job that runs here runs there too.
+        check_name(spec.name)
         if not self.spark_submit:
             raise BackendError(
                 "spark-submit not found: install the spark extra "
@@ -102,39 +118,50 @@ class SparkLocalBackend:
         (app_dir / "pid").write_text(str(proc.pid))
         self._children = getattr(self, "_children", {})
         self._children[proc.pid] = proc  # reaped in status() so the pid does not linger
-        return BatchStatus(f"local-{proc.pid}-{token}", "running", "SUBMITTED")
+        return BatchStatus(f"local-{proc.pid}-{token}", RunState.RUNNING, "SUBMITTED")
 
     def status(self, external_id: str) -> BatchStatus:
-        pid, app_dir = self._dir(external_id)
+        try:
+            pid, app_dir = self._dir(external_id)
+        except BackendError:
+            return BatchStatus(external_id, UNKNOWN, None, "lost: not a local Spark id")
+        if not app_dir.is_dir():
+            # Checked before the pid: a pid alone may belong to any process by now.
+            return BatchStatus(external_id, UNKNOWN, None, "lost: no record of it here")
         child = getattr(self, "_children", {}).get(pid)
         if child is not None:
             child.poll()
         exit_file = app_dir / "exit_code"
         if (app_dir / "cancelled").exists():
-            return BatchStatus(external_id, "cancelled", "CANCELLED", "cancelled")
+            return BatchStatus(external_id, RunState.CANCELLED, "CANCELLED", "cancelled")
         if exit_file.exists() and exit_file.read_text().strip():
             code = int(exit_file.read_text().strip())
             if code == 0:
-                return BatchStatus(external_id, "succeeded", "COMPLETED")
+                return BatchStatus(external_id, RunState.SUCCEEDED, "COMPLETED")
             return BatchStatus(
-                external_id, "failed", "FAILED", f"exit code {code}: {self._last_error(app_dir)}"
+                external_id,
+                RunState.FAILED,
+                "FAILED",
+                f"exit code {code}: {self._last_error(app_dir)}",
             )
         if _alive(pid):
-            return BatchStatus(external_id, "running", "RUNNING", ui_link=self._ui(app_dir))
+            return BatchStatus(external_id, RunState.RUNNING, "RUNNING", ui_link=self._ui(app_dir))
         return BatchStatus(
-            external_id, "unknown", "LOST", "lost: the process ended without recording an exit code"
+            external_id, UNKNOWN, "LOST", "lost: the process ended without recording an exit code"
         )
 
     def wait(self, external_id: str, timeout_s: float) -> BatchStatus:
         deadline = time.monotonic() + timeout_s
         status = self.status(external_id)
-        while status.state in ("queued", "running") and time.monotonic() < deadline:
+        while status.state in BATCH_PENDING and time.monotonic() < deadline:
             time.sleep(0.2)
             status = self.status(external_id)
         return status
 
     def logs(self, external_id: str) -> Iterator[str]:
         """Lines of the application's output as they are written, until it ends."""
+        if self.status(external_id).state == UNKNOWN:
+            return
         _, app_dir = self._dir(external_id)
         path = app_dir / "output.log"
         with open(path, errors="replace") as fh:
@@ -143,14 +170,16 @@ class SparkLocalBackend:
                 if line:
                     yield line.rstrip("\n")
                     continue
-                if self.status(external_id).state not in ("queued", "running"):
+                if self.status(external_id).state not in BATCH_PENDING:
                     yield from (rest.rstrip("\n") for rest in fh.readlines())
                     return
                 time.sleep(0.2)
 
     def cancel(self, external_id: str) -> None:
         """SIGTERM the process group, SIGKILL what is left after 5 s; returns when the whole
-        group (the JVM included) is gone."""
+        group (the JVM included) is gone. One that has finished keeps its outcome."""
+        if self.status(external_id).state in (*BATCH_ENDED, UNKNOWN):
+            return
         pid, app_dir = self._dir(external_id)
         (app_dir / "cancelled").touch()
         for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -174,7 +203,14 @@ class SparkLocalBackend:
         java = shutil.which("java", path=f"{self.java_home}/bin" if self.java_home else None)
         if not java:
             return HealthResult(False, detail="java not found", error_kind="not_found")
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+        try:
+            out = subprocess.run(
+                [java, "-version"], capture_output=True, text=True, timeout=self.timeout_s
+            )
+        except subprocess.TimeoutExpired:
+            return HealthResult(
+                False, detail=f"timed out after {self.timeout_s:g} s", error_kind="timeout"
+            )
         first = (out.stderr or out.stdout).splitlines()[0] if (out.stderr or out.stdout) else ""
         import pyspark
 
@@ -225,3 +261,31 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def _build(config: dict[str, Any], ctx: BuildContext) -> SparkLocalBackend:
+    return SparkLocalBackend(
+        ctx.data_dir / "spark-local",
+        spark_submit=config.get("spark_submit"),
+        master=config["master"],
+        java_home=config.get("java_home"),
+        timeout_s=float(config["timeout_s"]),
+    )
+
+
+KIND = register(
+    Kind(
+        "spark_local",
+        "batch",
+        (
+            Field("spark_submit", help="path of spark-submit; empty = the one pyspark ships"),
+            Field("master", default="local[*]"),
+            Field("java_home"),
+        ),
+        _build,
+        summary="spark-submit on the engine's host",
+        # Its jobs run programs as the engine's own OS account (its data dir, key, every
+        # workspace's files); `spark_submit` even names the program. Platform admins only.
+        engine_account=True,
+    )
+)

@@ -9,9 +9,19 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from engine.backends.base import BatchStatus, HealthResult, SparkAppSpec
+from engine.backends.base import (
+    BATCH_ENDED,
+    BATCH_PENDING,
+    UNKNOWN,
+    BatchReattach,
+    BatchStatus,
+    HealthResult,
+    SparkAppSpec,
+)
+from engine.backends.kinds import BuildContext, Field, Kind, register
 from engine.errors import BackendError, ValidationError
 from engine.lazy_imports import import_once
+from engine.run_states import RunState
 
 K8S_MODULES = ("kubernetes.client", "kubernetes.config", "kubernetes.watch")
 
@@ -20,24 +30,24 @@ DEFAULT_IMAGE = "apache/spark:3.5.3-python3"
 _DNS1123 = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 # Every `status.applicationState.state` the operator reports, as a Sadeem run state.
-STATES = {
-    "": "queued",  # created, not yet seen by the operator
-    "NEW": "queued",
-    "SUBMITTED": "running",
-    "RUNNING": "running",
-    "PENDING_RERUN": "queued",  # the operator will submit it again (restart policy)
-    "INVALIDATING": "running",  # spec changed; the operator is killing and resubmitting
-    "SUCCEEDING": "running",  # driver done, executors still being cleaned up
-    "COMPLETED": "succeeded",
-    "FAILING": "running",  # failure seen, the operator has not settled it yet
-    "FAILED": "failed",
-    "SUBMISSION_FAILED": "failed",
-    "UNKNOWN": "running",  # the driver pod cannot be observed right now; keep watching
+STATES: dict[str, RunState] = {
+    "": RunState.QUEUED,  # created, not yet seen by the operator
+    "NEW": RunState.QUEUED,
+    "SUBMITTED": RunState.RUNNING,
+    "RUNNING": RunState.RUNNING,
+    "PENDING_RERUN": RunState.QUEUED,  # the operator will submit it again (restart policy)
+    "INVALIDATING": RunState.RUNNING,  # spec changed; the operator is killing and resubmitting
+    "SUCCEEDING": RunState.RUNNING,  # driver done, executors still being cleaned up
+    "COMPLETED": RunState.SUCCEEDED,
+    "FAILING": RunState.RUNNING,  # failure seen, the operator has not settled it yet
+    "FAILED": RunState.FAILED,
+    "SUBMISSION_FAILED": RunState.FAILED,
+    "UNKNOWN": RunState.RUNNING,  # the driver pod cannot be observed right now; keep watching
 }
 
 
 def run_state(operator_state: str | None) -> str:
-    return STATES.get(operator_state or "", "running")
+    return STATES.get(operator_state or "", RunState.RUNNING)
 
 
 def check_name(name: str, field: str = "name") -> str:
@@ -126,7 +136,7 @@ def spec_from_job(
     )
 
 
-class SparkOperatorBackend:
+class SparkOperatorBackend(BatchReattach):  # Reattachable
     """BatchBackend: SparkApplications through the Kubernetes API (kubernetes client)."""
 
     def __init__(
@@ -152,6 +162,9 @@ class SparkOperatorBackend:
         self._api_server, self._token, self._kubeconfig = api_server, token, kubeconfig
         self._verify = verify_tls
         self._client: Any = None
+        # Cancel deletes the object, after which it looks lost; the engine that cancelled
+        # remembers, so its own status() says cancelled (another engine cannot know).
+        self._cancelled: set[str] = set()
         # Every method below imports from kubernetes; load it here, once, under the lock.
         import_once(*K8S_MODULES)
 
@@ -181,6 +194,9 @@ class SparkOperatorBackend:
                         raise BackendError(
                             f"no Kubernetes configuration: {exc}", kind="not_found"
                         ) from None
+            # No silent retries: urllib3's default of 3 made a 15 s request timeout a 60 s
+            # wait on an API server that accepts and never answers.
+            cfg.retries = False
             self._client = client.ApiClient(cfg)
         return self._client
 
@@ -236,7 +252,30 @@ class SparkOperatorBackend:
             ui = f"http://{ui}"
         if not ui and self.ui_url_template:
             ui = self.ui_url_template.format(name=name, namespace=self.namespace)
-        return BatchStatus(name, run_state(raw), raw or "NEW", app_state.get("errorMessage"), ui)
+        state, message = run_state(raw), app_state.get("errorMessage")
+        if state == RunState.FAILED and driver.get("podName"):
+            cause = self._driver_error(driver["podName"])
+            if cause:
+                message = f"{message}: {cause}" if message else cause
+        return BatchStatus(name, state, raw or "NEW", message, ui)
+
+    def _driver_error(self, pod: str) -> str | None:
+        """The last error line of the driver's log: the operator's message names only the
+        exit code, as local Spark's would without its output."""
+        from kubernetes import client
+
+        try:
+            text = self._call(
+                f"log of {pod}",
+                client.CoreV1Api(self._api()).read_namespaced_pod_log,
+                pod,
+                self.namespace,
+                tail_lines=200,
+            )
+        except BackendError:
+            return None  # the pod is gone: the operator's message is all there is
+        errors = [ln for ln in str(text).splitlines() if "Error" in ln or "Exception" in ln]
+        return errors[-1][:500] if errors else None
 
     def status(self, external_id: str) -> BatchStatus:
         try:
@@ -250,11 +289,13 @@ class SparkOperatorBackend:
                 external_id,
             )
         except BackendError as exc:
-            if exc.kind == "not_found":
-                return BatchStatus(
-                    external_id, "unknown", None, "lost: the SparkApplication no longer exists"
-                )
-            raise
+            if exc.kind != "not_found":
+                raise
+            if external_id in self._cancelled:
+                return BatchStatus(external_id, RunState.CANCELLED, "DELETED", "cancelled")
+            return BatchStatus(
+                external_id, UNKNOWN, None, "lost: the SparkApplication no longer exists"
+            )
         return self._status_of(obj)
 
     def wait(self, external_id: str, timeout_s: float) -> BatchStatus:
@@ -263,7 +304,7 @@ class SparkOperatorBackend:
 
         deadline = time.monotonic() + timeout_s
         current = self.status(external_id)
-        while current.state in ("queued", "running") and time.monotonic() < deadline:
+        while current.state in BATCH_PENDING and time.monotonic() < deadline:
             stream = watch.Watch()
             remaining = max(1, int(deadline - time.monotonic()))
             try:
@@ -277,9 +318,9 @@ class SparkOperatorBackend:
                     timeout_seconds=remaining,
                 ):
                     if event["type"] == "DELETED":
-                        return BatchStatus(external_id, "cancelled", "DELETED", "deleted")
+                        return BatchStatus(external_id, RunState.CANCELLED, "DELETED", "deleted")
                     current = self._status_of(event["object"])
-                    if current.state not in ("queued", "running"):
+                    if current.state not in BATCH_PENDING:
                         stream.stop()
                         break
             except Exception as exc:
@@ -287,7 +328,7 @@ class SparkOperatorBackend:
 
                 kind, message = classify(exc)
                 raise BackendError(f"watch {external_id}: {message}", kind=kind) from None
-            if current.state in ("queued", "running"):
+            if current.state in BATCH_PENDING:
                 current = self.status(external_id)  # the watch ended: look once more
         return current
 
@@ -306,7 +347,7 @@ class SparkOperatorBackend:
             except Exception:
                 return
             if pod is None:
-                if obj_status.state not in ("queued", "running"):
+                if obj_status.state not in BATCH_PENDING:
                     return
                 time.sleep(1)
         core = client.CoreV1Api(self._api())
@@ -329,6 +370,11 @@ class SparkOperatorBackend:
             yield buffer.decode(errors="replace")
 
     def cancel(self, external_id: str) -> None:
+        """Delete the SparkApplication (the operator then kills its pods); one that has
+        finished keeps its outcome."""
+        if self.status(external_id).state in BATCH_ENDED:
+            return
+        self._cancelled.add(external_id)
         try:
             self._call(
                 f"delete SparkApplication {external_id}",
@@ -366,3 +412,46 @@ class SparkOperatorBackend:
             f"Kubernetes {info.git_version}",
             f"namespace {self.namespace}",
         )
+
+
+def _build(config: dict[str, Any], ctx: BuildContext) -> SparkOperatorBackend:
+    return SparkOperatorBackend(
+        namespace=config["namespace"],
+        api_server=config.get("api_server"),
+        token=config.get("token"),
+        kubeconfig=config.get("kubeconfig"),
+        verify_tls=config["verify_tls"],
+        service_account=config["service_account"],
+        image=config.get("image"),
+        spark_version=config["spark_version"],
+        ui_url_template=config.get("ui_url_template"),
+        request_timeout=float(config["timeout_s"]),
+    )
+
+
+def _engine_host_field(config: dict[str, Any]) -> tuple[str, str] | None:
+    if config.get("kubeconfig"):
+        return "kubeconfig", "a file on the engine's host"
+    return None
+
+
+KIND = register(
+    Kind(
+        "spark_operator",
+        "batch",
+        (
+            Field("namespace", required=True),
+            Field("api_server", "url", help="empty = in-cluster config or kubeconfig"),
+            Field("kubeconfig"),
+            Field("token", secret=True),
+            Field("verify_tls", "bool", default=True),
+            Field("service_account", default="spark"),
+            Field("image"),
+            Field("spark_version", default="3.5.3"),
+            Field("ui_url_template", help="e.g. https://spark.example/{name}"),
+        ),
+        _build,
+        summary="SparkApplications on Kubernetes through the Spark Operator",
+        engine_host_field=_engine_host_field,
+    )
+)

@@ -1,6 +1,11 @@
 """Trino through the `trino` client's protocol layer (TrinoRequest): the statement is
 POSTed in `execute`, so the query id is known the moment Trino accepts it; pages are pulled
-from `nextUri` as the caller reads; cancel is a DELETE the server acts on."""
+from `nextUri` as the caller reads; cancel is a DELETE the server acts on.
+
+Who Trino sees: the session user (`X-Trino-User`) is the acting Sadeem user, so Trino's own
+access control and resource groups apply to them; with a password, the connection's `user`
+is the principal that authenticates and Trino must allow it to impersonate Sadeem users.
+Client tags (`interactive`, `batch`) select the resource group; the source is `sadeem`."""
 
 from __future__ import annotations
 
@@ -8,15 +13,18 @@ import base64
 import datetime as dt
 import decimal
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from engine.backends.base import HealthResult, QueryContext, QueryProgress
+from engine.backends.kinds import BuildContext, Field, Kind, register
 from engine.backends.net_errors import classify
 from engine.errors import BackendError, QueryCancelled, QueryError, ValidationError
 from engine.lazy_imports import import_once
+from engine.run_states import RunState
 
 TRINO_MODULES = ("requests", "trino.auth", "trino.client", "trino.exceptions")
 
@@ -24,6 +32,31 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 BATCH_ROWS = 10_000
+# Trino's final query states as run states (a cancelled query ends FAILED, USER_CANCELED).
+_DONE = {"FINISHED": RunState.SUCCEEDED, "FAILED": RunState.FAILED}
+
+# What may stand in a header value Sadeem builds: visible ASCII, spaces only inside. Trino
+# user names are otherwise free (e-mail, LDAP names); CR/LF would let a name add headers.
+HEADER_TEXT = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
+# A client tag also may not hold the comma that separates tags in X-Trino-Client-Tags.
+CLIENT_TAG = re.compile(r"[\x21-\x2b\x2d-\x7e]+")
+IMPERSONATION_HINT = (
+    "; Trino's impersonation rules must let the connection's user act as Sadeem's users "
+    "(or leave the connection's password empty)"
+)
+
+
+def header_text(
+    value: object, what: str, field: str, pattern: re.Pattern[str] = HEADER_TEXT
+) -> str:
+    """`value` if it can travel in an HTTP header as is; else one clear ValidationError."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ValidationError(
+            f"{what} {value!r} cannot be sent to Trino: only visible ASCII characters"
+            + (", no comma" if pattern is CLIENT_TAG else ""),
+            field,
+        )
+    return value
 
 
 def arrow_type(signature: dict[str, Any]) -> pa.DataType:
@@ -127,14 +160,15 @@ class TrinoQuery:
 
     def cancel(self) -> None:
         """DELETE the current nextUri: Trino stops the query on every worker."""
-        self._cancelled.set()
         uri = self._next_uri
-        if uri:
-            try:
-                self._request.delete(uri)
-            except Exception as exc:
-                kind, message = classify(exc)
-                raise BackendError(f"cancel of {self.query_id}: {message}", kind=kind) from None
+        if not uri:
+            return  # it ended on the server already: a finished query stays FINISHED
+        self._cancelled.set()
+        try:
+            self._request.delete(uri)
+        except Exception as exc:
+            kind, message = classify(exc)
+            raise BackendError(f"cancel of {self.query_id}: {message}", kind=kind) from None
 
     def _advance(self) -> bool:
         """Fetch the next page into the buffer; False when the query has ended."""
@@ -229,6 +263,15 @@ class TrinoBackend:
                 "(Trino refuses passwords over plain HTTP)",
                 "config.password",
             )
+        if password and not user_default:
+            # The password is the connection's, so it authenticates the connection's user;
+            # never a Sadeem user's name with a password that is not theirs.
+            raise ValidationError(
+                "a Trino password needs the connection's user (the principal it authenticates)",
+                "config.user",
+            )
+        if user_default is not None:
+            header_text(user_default, "Trino user", "config.user")
         # Every query path imports trino (and requests); load them here, once, under the lock.
         import_once(*TRINO_MODULES)
         self.host, self.port, self.http_scheme = host, int(port), http_scheme
@@ -250,16 +293,22 @@ class TrinoBackend:
         from trino.auth import BasicAuthentication
         from trino.client import ClientSession, TrinoRequest
 
+        # Checked before anything is sent: a name or tag that is not header text never
+        # reaches the wire (requests would refuse CR/LF too, but with a traceback's words).
         session = ClientSession(
-            user=ctx.user or self.user_default or "sadeem",
+            user=header_text(ctx.user or self.user_default or "sadeem", "user", "user"),
             catalog=ctx.catalog or self.catalog,
             schema=ctx.schema,
-            source=ctx.source,
-            client_tags=list(ctx.client_tags),
+            source=header_text(ctx.source, "source", "source"),
+            client_tags=[
+                header_text(t, "client tag", "client_tags", CLIENT_TAG) for t in ctx.client_tags
+            ],
         )
         auth = None
-        if self._password:
-            auth = BasicAuthentication(self.user_default or ctx.user, self._password)
+        if self._password and self.user_default:
+            # The connection's user authenticates; the session user above is who Trino
+            # runs the query as (impersonation, when it differs).
+            auth = BasicAuthentication(self.user_default, self._password)
         http = requests.Session()
         http.verify = self.verify_tls
         if not self.verify_tls:
@@ -294,9 +343,10 @@ class TrinoBackend:
             raise _http_error(exc) from None
         return TrinoQuery(request, status, self.ui_base, on_progress)
 
-    def query_state(self, query_id: str, user: str = "sadeem") -> str | None:
-        """The server's state of any query by id (re-adoption after a crash); None if gone."""
-        request = self._request(QueryContext(user=user))
+    def query_state(self, query_id: str, user: str | None = None) -> str | None:
+        """The server's state of any query by id (re-adoption after a crash); None if gone.
+        Asked as the query's own user when known: Trino lets a user see their own queries."""
+        request = self._request(QueryContext(user=user or self.user_default or "sadeem"))
         try:
             resp = request.get(f"{request.get_url('/v1/query/')}{query_id}")
         except Exception as exc:
@@ -307,12 +357,25 @@ class TrinoBackend:
             raise BackendError(f"Trino refused the query lookup ({resp.status_code})", "auth")
         return resp.json().get("state")
 
-    def cancel_query(self, query_id: str, user: str = "sadeem") -> None:
-        request = self._request(QueryContext(user=user))
+    def cancel_query(self, query_id: str, user: str | None = None) -> None:
+        """Kill a query by id, as its own user when known (Trino lets a user kill theirs)."""
+        request = self._request(QueryContext(user=user or self.user_default or "sadeem"))
         try:
             request.delete(f"{request.get_url('/v1/query/')}{query_id}")
         except Exception as exc:
             raise _http_error(exc) from None
+
+    # -- Reattachable: a query outlives the engine that sent it ---------------------------
+
+    def external_state(self, external_id: str, user: str | None = None) -> str | None:
+        """The query's state as a run state; None when the server no longer knows it."""
+        state = self.query_state(external_id, user)
+        if state is None:
+            return None
+        return _DONE.get(state, RunState.RUNNING)
+
+    def cancel_external(self, external_id: str, user: str | None = None) -> None:
+        self.cancel_query(external_id, user)
 
     def test(self) -> HealthResult:
         """Version from /v1/info, then a `SELECT 1` to prove auth; latency of both."""
@@ -343,6 +406,8 @@ class TrinoBackend:
 def _query_error(exc: Any) -> QueryError:
     location = exc.error_location or (None, None)
     message = str(exc.message or "query failed")
+    if exc.error_name == "PERMISSION_DENIED" and "cannot impersonate" in message:
+        message += IMPERSONATION_HINT  # Trino's line names both users; say what fixes it
     return QueryError(message, line=location[0], column=location[1], error_name=exc.error_name)
 
 
@@ -355,3 +420,44 @@ def _http_error(exc: Exception) -> BackendError:
         return BackendError("Trino forbids this (403)", kind="forbidden")
     kind, message = classify(exc)
     return BackendError(f"Trino: {message}", kind=kind)
+
+
+def _build(config: dict[str, Any], ctx: BuildContext) -> TrinoBackend:
+    return TrinoBackend(
+        host=config["host"],
+        port=config["port"],
+        http_scheme=config["http_scheme"],
+        user_default=config.get("user"),
+        password=config.get("password"),
+        catalog=config["catalog"],
+        verify_tls=config["verify_tls"],
+        ui_base_url=config.get("ui_base_url"),
+        request_timeout=float(config["timeout_s"]),
+    )
+
+
+KIND = register(
+    Kind(
+        "trino",
+        "sql",
+        (
+            Field("host", required=True),
+            Field("port", "int", default=8080, minimum=1, maximum=65535),
+            Field("http_scheme", "enum", default="http", choices=("http", "https")),
+            Field(
+                "user",
+                help="the principal a password authenticates; queries run as the Sadeem user",
+            ),
+            Field("password", secret=True),
+            Field("catalog", default="iceberg", help="the Trino catalog of the Iceberg tables"),
+            Field("verify_tls", "bool", default=True),
+            Field("ui_base_url", "url"),
+        ),
+        _build,
+        summary="a Trino coordinator",
+        # A Trino password authenticates the connection's user, the principal that then
+        # impersonates Sadeem users.
+        needs=(("password", "user", "the principal the password authenticates"),),
+        dialect="trino",
+    )
+)
