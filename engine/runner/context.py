@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -9,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.services.workspaces import WorkspaceView
+
+log = logging.getLogger("sadeem.runner")
 
 
 @dataclass
@@ -18,9 +21,18 @@ class Outcome:
     result: dict[str, Any] = field(default_factory=dict)
 
 
+# A log line longer than this is cut, with `…[cut, N chars]` saying so (a Spark driver can
+# print a whole plan or a base64 blob on one line); a chunk stays under the service's cap.
+MAX_LINE = 16 * 1024
+MAX_CHUNK = 60 * 1024
+
+
 class LogWriter:
     """Buffers log lines and writes them as chunks, at most every `interval` seconds or
-    `max_lines` lines, so a chatty job does not turn into a write per line."""
+    `max_lines` lines, so a chatty job does not turn into a write per line. A line that
+    waits is written `interval` seconds later at the latest, whether or not another line
+    follows: waiting for the next line left `run logs --follow` one statement behind and
+    the log empty during a long statement."""
 
     def __init__(
         self, write: Callable[[str], Any], interval: float = 0.5, max_lines: int = 500
@@ -30,25 +42,75 @@ class LogWriter:
         self._max_lines = max_lines
         self._lines: list[str] = []
         self._last = time.monotonic()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the buffer
+        self._write_lock = threading.Lock()  # chunks are written one at a time, in order
+        self._timer: threading.Timer | None = None
 
     def __call__(self, line: str) -> None:
         stamp = time.strftime("%H:%M:%S")
+        line = line.rstrip()
+        if len(line) > MAX_LINE:
+            line = f"{line[:MAX_LINE]}…[cut, {len(line)} chars]"
         with self._lock:
-            self._lines.append(f"{stamp} {line.rstrip()}")
+            self._lines.append(f"{stamp} {line}")
             due = (
                 len(self._lines) >= self._max_lines
                 or time.monotonic() - self._last >= self._interval
             )
+            if not due and self._timer is None:
+                self._timer = threading.Timer(self._interval, self._flush_later)
+                self._timer.daemon = True
+                self._timer.start()
         if due:
             self.flush()
 
+    def _flush_later(self) -> None:
+        try:
+            self.flush()
+        except Exception as exc:  # a thread of its own: say so, never die with a traceback
+            log.warning("run log not written yet: %s", exc.__class__.__name__)
+
+    def drain(self) -> str | None:
+        """Take what waits, for the caller to write (the run's finish writes its last lines
+        in its own transaction): chunks but the last are written here, the last returned."""
+        with self._write_lock:
+            with self._lock:
+                lines, self._lines = self._lines, []
+                self._last = time.monotonic()
+                timer, self._timer = self._timer, None
+            if timer is not None:
+                timer.cancel()
+            chunks = _chunks(lines)
+            for chunk in chunks[:-1]:
+                self._write(chunk)
+            return chunks[-1] if chunks else None
+
     def flush(self) -> None:
-        with self._lock:
-            lines, self._lines = self._lines, []
-            self._last = time.monotonic()
-        if lines:
-            self._write("\n".join(lines) + "\n")
+        with self._write_lock:
+            with self._lock:
+                lines, self._lines = self._lines, []
+                self._last = time.monotonic()
+                timer, self._timer = self._timer, None
+            if timer is not None:
+                timer.cancel()  # a no-op when it is the timer calling
+            for chunk in _chunks(lines):
+                self._write(chunk)
+
+
+def _chunks(lines: list[str]) -> list[str]:
+    """The lines as chunks of at most MAX_CHUNK characters, each ending in a newline."""
+    chunks: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) + 1 > MAX_CHUNK:
+            chunks.append("\n".join(chunk) + "\n")
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        chunks.append("\n".join(chunk) + "\n")
+    return chunks
 
 
 @dataclass
@@ -67,6 +129,11 @@ class RunContext:
     log: LogWriter
     set_external: Callable[[str | None, dict[str, Any]], None]
     cancel_requested: Callable[[], bool]
+    connection_type: str | None = None  # of the connection the run uses
+    author: str | None = None  # who wrote the job version: its SQL runs with their rights
+    author_admin: bool = False
+    # every workspace's (name, layers, bucket, prefix, storage id): the SQL policy's inputs
+    workspaces: tuple[tuple[Any, ...], ...] = ()
 
     def stop_reason(self) -> str | None:
         """`timeout` past the job's timeout, `cancel` once a user asked; else None."""

@@ -6,14 +6,13 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
-from sqlalchemy import select
-
 from engine.errors import SadeemError
-from engine.models import Connection, Job, JobVersion, Run, Workspace
+from engine.run_states import RunState
 from engine.runner.context import LogWriter, Outcome, RunContext
-from engine.services.workspaces import view as workspace_view
+from engine.services.runs import RunPlan
 
 log = logging.getLogger("sadeem.runner")
 
@@ -30,68 +29,83 @@ class Dispatcher:
         self.claiming = True
 
     def tick(self) -> list[int]:
-        """Claim as many runs as there are free workers; returns the run ids started."""
-        if not self.claiming:
-            return []
+        """Claim as many runs as there are free workers; returns the run ids started.
+        Claim and submit happen under the lock stop() takes first: a run claimed while
+        the engine stops is still handed to a worker (and waited for), never left
+        `running` in the database with nobody on it."""
         with self.lock:
+            if not self.claiming:
+                return []
             self.active = {k: f for k, f in self.active.items() if not f.done()}
             slots = self.max_workers - len(self.active)
-        if slots <= 0:
-            return []
-        ids = self.services.runs.claim(self.owner, slots, self.workspace_limit)
-        for run_id in ids:
-            log.info("claimed run", extra={"run_id": run_id})
-            with self.lock:
-                self.active[run_id] = self.pool.submit(self.execute, run_id)
+            if slots <= 0:
+                return []
+            ids = self.services.runs.claim(self.owner, slots, self.workspace_limit)
+            if not ids:
+                return []
+            # Every claimed run's context in one read; a run whose plan cannot be read
+            # (it went meanwhile) is handed over too and ends in its worker.
+            try:
+                plans = {p.run_id: p for p in self.services.runs.plans(ids)}
+            except Exception:
+                log.exception("reading the claimed runs failed", extra={"run_ids": ids})
+                plans = {}
+            for run_id in ids:
+                log.info("claimed run", extra={"run_id": run_id})
+                self.active[run_id] = self.pool.submit(self.execute, run_id, plans.get(run_id))
         return ids
 
-    def context(self, run_id: int) -> tuple[RunContext, dict[str, str]]:
+    def context(
+        self, run_id: int, plan: RunPlan | None = None
+    ) -> tuple[RunContext, dict[str, str]]:
         runs = self.services.runs
-        with self.services.db.session() as s:
-            run = s.get(Run, run_id)
-            job = s.get(Job, run.job_id)
-            version = s.get(JobVersion, run.job_version_id)
-            ws = workspace_view(s, s.get(Workspace, run.workspace_id))
-            conn = s.get(Connection, job.connection_id) if job.connection_id else None
-            owners = {
-                f"{name}_{layer}": name
-                for name, layers in s.execute(select(Workspace.name, Workspace.layers))
-                for layer in layers
-            }
-            rc = RunContext(
-                run_id=run.id,
-                workspace=ws,
-                job=job.name,
-                job_type=job.type,
-                definition=dict(version.definition),
-                connection=conn.name if conn else None,
-                parameters=dict(run.parameters),
-                logical_date=run.logical_date or "",
-                timeout_s=job.timeout_seconds,
-                created_by=run.created_by,
-                started=time.monotonic(),
-                log=LogWriter(lambda text, rid=run.id: runs.append_log(rid, text)),
-                set_external=lambda ext, links, rid=run.id: runs.set_external(rid, ext, links),
-                cancel_requested=_cancel_poll(runs, run.id),
-            )
-        return rc, owners
+        if plan is None:
+            plan = runs.plan(run_id)
+        rc = RunContext(
+            run_id=plan.run_id,
+            workspace=plan.workspace,
+            job=plan.job,
+            job_type=plan.job_type,
+            definition=plan.definition,
+            connection=plan.connection,
+            parameters=plan.parameters,
+            logical_date=plan.logical_date,
+            timeout_s=plan.timeout_s,
+            created_by=plan.created_by,
+            started=time.monotonic(),
+            log=LogWriter(partial(runs.append_log, run_id)),
+            set_external=partial(runs.set_external, run_id),
+            cancel_requested=_cancel_poll(runs, run_id, plan.state == RunState.CANCELLING),
+            connection_type=plan.connection_type,
+            author=plan.author,
+            author_admin=plan.author_admin,
+            workspaces=plan.workspaces,
+        )
+        return rc, plan.owners
 
-    def execute(self, run_id: int) -> None:
+    def execute(self, run_id: int, plan: RunPlan | None = None) -> None:
         rc: RunContext | None = None
+        last_lines: str | None = None
         try:
-            rc, owners = self.context(run_id)
+            rc, owners = self.context(run_id, plan)
             rc.log(f"run {run_id} of {rc.job} ({rc.job_type} job) started on {self.owner}")
             outcome = self.run(rc, owners)
         except SadeemError as exc:
-            outcome = Outcome("failed", str(exc))
+            outcome = Outcome(RunState.FAILED, str(exc))
         except Exception as exc:  # an executor bug must still end the run, never hang it
             log.exception("executor crashed", extra={"run_id": run_id})
-            outcome = Outcome("failed", f"internal error ({exc.__class__.__name__})")
+            outcome = Outcome(RunState.FAILED, f"internal error ({exc.__class__.__name__})")
         if rc is not None:
             rc.log(f"finished: {outcome.state}" + (f": {outcome.error}" if outcome.error else ""))
-            rc.log.flush()
+            # The last lines are written with the outcome, in its transaction.
+            last_lines = rc.log.drain()
         self.services.runs.finish(
-            run_id, outcome.state, error=outcome.error, result=outcome.result, owner=self.owner
+            run_id,
+            outcome.state,
+            error=outcome.error,
+            result=outcome.result,
+            owner=self.owner,
+            log=last_lines,
         )
 
     def run(self, rc: RunContext, owners: dict[str, str]) -> Outcome:
@@ -105,7 +119,8 @@ class Dispatcher:
 
     def stop(self, grace_s: float) -> list[int]:
         """Stop claiming; wait up to `grace_s` for running work. Returns unfinished ids."""
-        self.claiming = False
+        with self.lock:  # waits for a tick that is claiming right now
+            self.claiming = False
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline:
             with self.lock:
@@ -116,17 +131,22 @@ class Dispatcher:
         with self.lock:
             pending = [k for k, f in self.active.items() if not f.done()]
         self.pool.shutdown(wait=False, cancel_futures=True)
-        return pending
+        # A claimed run whose worker never started goes back to the queue for the next
+        # engine, instead of waiting to be marked lost.
+        for run_id in [k for k, f in self.active.items() if f.cancelled()]:
+            self.services.runs.release(run_id, self.owner)
+        return [k for k in pending if not self.active[k].cancelled()]
 
 
-def _cancel_poll(runs: Any, run_id: int, every_s: float = 1.0) -> Any:
-    """A cheap `was cancel asked?` that reads the run's state at most once a second."""
-    last = [0.0, False]
+def _cancel_poll(runs: Any, run_id: int, asked_already: bool, every_s: float = 1.0) -> Any:
+    """A cheap `was cancel asked?` that reads the run's state at most once a second; the
+    first read a second after the plan's (which says whether it was asked already)."""
+    last = [time.monotonic(), asked_already]
 
     def asked() -> bool:
         if not last[1] and time.monotonic() - last[0] >= every_s:
             last[0] = time.monotonic()
-            last[1] = runs.state_of(run_id) == "cancelling"
+            last[1] = runs.state_of(run_id) == RunState.CANCELLING
         return bool(last[1])
 
     return asked

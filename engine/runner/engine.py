@@ -1,8 +1,9 @@
 """The engine process: heartbeat, scheduler lease, dispatcher and reconciliation.
 
-The console embeds one; `sadeem engine serve` runs one headless. Several may share a
-PostgreSQL metadata DB: any of them executes queued runs, only the lease holder fires
-schedules.
+The console embeds one (engine/runner/embedded.py); `sadeem engine serve` runs one headless.
+Several may share a PostgreSQL metadata DB: any of them executes queued runs, only the lease
+holder fires schedules. An embedded engine is the exception: it runs only under the lease,
+and gives the lease up to a daemon that asks for it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from engine.runner.scheduler import Scheduler
 
 log = logging.getLogger("sadeem.engine")
 LEASE = "scheduler"
+# A daemon that cannot get the scheduler lease asks for it with this one (a lease too, so a
+# request dies with its asker); an embedded engine holding the lease hands it over.
+WANTED = "scheduler.wanted"
 
 
 class Engine:
@@ -32,7 +36,8 @@ class Engine:
         engine_id: str | None = None,
         schedule: bool = True,
         dispatch: bool = True,
-        poll_interval: float = 0.25,
+        poll_interval: float = 1.0,
+        embedded: bool = False,
     ) -> None:
         settings = services.settings
         self.services = services
@@ -49,8 +54,17 @@ class Engine:
         self.scheduler = Scheduler(services)
         self.reconciler = Reconciler(services, self.id, stale_after_s=self.lease_s)
         self._stop = threading.Event()
+        # The heartbeat's lease tick may start the scheduler; stop() takes this lock too, so a
+        # stop that lands mid-tick never leaves an APScheduler running after the engine ended.
+        self._lease_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self.holds_lease = False
+        # Embedded (a console's): claim runs only while holding the lease, so two consoles
+        # never both run them, and hand the lease to a daemon that asks (`handed_over`).
+        self.embedded = embedded
+        self.handed_over = False
+        # When each loop last went round (monotonic): /healthz fails when one stops.
+        self.ticks: dict[str, float] = {}
 
     def start(self) -> Engine:
         state = self.services.engine_state
@@ -74,16 +88,28 @@ class Engine:
             try:
                 state.heartbeat(self.id, socket.gethostname(), os.getpid())
                 if self.schedule_enabled:
-                    self._lease_tick()
+                    with self._lease_lock:
+                        if not self._stop.is_set():
+                            self._lease_tick()
                 if time.monotonic() - last_sweep >= self.lease_s / 2:
                     last_sweep = time.monotonic()
                     self.reconciler.sweep()
             except Exception:  # the metadata DB may blip; keep beating
                 log.exception("heartbeat failed")
+            self.ticks["heartbeat"] = time.monotonic()  # round done, however it went
             self._stop.wait(self.heartbeat_s)
 
     def _lease_tick(self) -> None:
-        held = self.services.engine_state.acquire_lease(LEASE, self.id, self.lease_s)
+        state = self.services.engine_state
+        if self.embedded and (self.handed_over or state.holder(WANTED) is not None):
+            self._hand_over()
+            return
+        held = state.acquire_lease(LEASE, self.id, self.lease_s)
+        if not self.embedded:
+            if not held:  # ask, so an embedded holder steps aside on its next heartbeat
+                state.acquire_lease(WANTED, self.id, self.lease_s)
+            elif not self.holds_lease:
+                state.release_lease(WANTED, self.id)
         # Held from the moment the row says so: starting the scheduler (a catch-up per
         # schedule) can take seconds on a busy database, and nothing else waits on it.
         self.holds_lease = held
@@ -96,24 +122,48 @@ class Engine:
             log.warning("lost the scheduler lease", extra={"engine": self.id})
             self.scheduler.stop()
 
+    def _hand_over(self) -> None:
+        """Stop claiming and scheduling, then free the lease for the daemon that asked."""
+        if self.handed_over:
+            return
+        log.info(
+            "a daemon asks for the scheduler lease; handing it over", extra={"engine": self.id}
+        )
+        self.handed_over = True
+        self.holds_lease = False
+        self.scheduler.stop()
+        self.services.engine_state.release_lease(LEASE, self.id)
+
     def _dispatch_loop(self) -> None:
+        """Claim whenever the run service says there may be work (a run queued, in this
+        process or, on PostgreSQL, any other; a run ended, so a slot freed), and every
+        `poll_interval` whatever: the wake-up is the fast path, the poll the safety net
+        (a retry whose backoff ran out, a SQLite peer process, a lost notification)."""
+        wake = self.services.runs.wake
         while not self._stop.is_set():
+            self.ticks["dispatch"] = time.monotonic()
+            if self.embedded and not self.holds_lease:
+                self._stop.wait(self.poll_interval)
+                continue
             try:
                 started = self.dispatcher.tick()
             except Exception:
                 log.exception("claim failed")
                 started = []
             if not started:
-                self._stop.wait(self.poll_interval)
+                wake.wait(self.poll_interval)
 
     def stop(self, grace_s: float | None = None) -> list[int]:
         """Stop claiming, let running runs finish up to the grace period, release the lease.
         Runs still going after it are left for another engine to reconcile."""
         self._stop.set()
-        self.scheduler.stop()
+        self.services.runs.wake.set()  # out of its wait, to see the stop
+        with self._lease_lock:
+            self.scheduler.stop()
         pending = self.dispatcher.stop(self.grace_s if grace_s is None else grace_s)
         state = self.services.engine_state
         state.release_lease(LEASE, self.id)
+        state.release_lease(WANTED, self.id)
         state.stopped(self.id)
         for thread in self._threads:
             thread.join(timeout=5)

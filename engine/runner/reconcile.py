@@ -1,9 +1,9 @@
 """Crash safety: runs whose engine is gone are settled against their backend.
 
-A Trino query or Spark application that still runs is re-adopted by its external id and
-watched to its end; one that finished is recorded with its real outcome; in-process work
-(DuckDB) died with its engine and is marked failed (lost), after which the retry policy
-applies. No run stays `running` forever.
+Work on a backend that outlives the engine (a Reattachable one: a Trino query, a Spark
+application) is re-adopted by its external id and watched to its end; work that finished is
+recorded with its real outcome; in-process work (DuckDB) died with its engine and is marked
+failed (lost), after which the retry policy applies. No run stays `running` forever.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ import threading
 import time
 from typing import Any
 
+from engine.backends.base import BATCH_ENDED, Reattachable
 from engine.errors import SadeemError
-from engine.models import Connection, Job, Run, Workspace
-from engine.services.workspaces import view as workspace_view
+from engine.run_states import RunState
 
 log = logging.getLogger("sadeem.reconcile")
-TRINO_DONE = {"FINISHED": "succeeded", "FAILED": "failed"}
 
 
 class Reconciler:
@@ -40,65 +39,55 @@ class Reconciler:
             try:
                 self.settle(run_id)
             except SadeemError as exc:
-                self._finish(run_id, "failed", f"lost: {exc}")
+                self._finish(run_id, RunState.FAILED, f"lost: {exc}")
         return handled
 
     def settle(self, run_id: int) -> None:
-        with self.services.db.session() as s:
-            run = s.get(Run, run_id)
-            job = s.get(Job, run.job_id)
-            ws = workspace_view(s, s.get(Workspace, run.workspace_id))
-            conn = s.get(Connection, job.connection_id) if job.connection_id else None
-            conn_name = conn.name if conn else ws.sql_connection
-            conn_type = (
-                conn.type
-                if conn
-                else s.query(Connection.type).filter(Connection.name == conn_name).scalar()
-                if conn_name
-                else "duckdb"
-            )
-            external, cancelling = run.external_id, run.state == "cancelling"
+        plan = self.services.runs.plan(run_id)
+        external, cancelling = plan.external_id, plan.state == RunState.CANCELLING
         self.services.runs.append_log(
             run_id, f"engine {self.owner} adopted this run after its engine stopped\n"
         )
-        if job.type == "sql" and conn_type == "trino" and external:
-            _, backend = self.services.lakehouse.sql(None, ws, conn_name)
+        backend = self._backend(plan) if external else None
+        if external and isinstance(backend, Reattachable):
+            # Asked as the user the work runs as (sql_executor): their own query to see.
+            user = self.services.sql.version_author(run_id)
             self._follow(
                 run_id,
-                lambda: _trino_state(backend, external),
+                lambda: backend.external_state(external, user),
                 cancelling,
-                lambda: backend.cancel_query(external),
-            )
-            return
-        if job.type == "spark" and external:
-            from engine.runner.spark_executor import batch_backend_for
-
-            backend = batch_backend_for(self.services, conn_name)
-            self._follow(
-                run_id,
-                lambda: _batch_state(backend, external),
-                cancelling,
-                lambda: backend.cancel(external),
+                lambda: backend.cancel_external(external, user),
             )
             return
         self._finish(
             run_id,
-            "failed",
+            RunState.FAILED,
             "lost: the engine running it stopped and the work ran inside that engine",
         )
+
+    def _backend(self, plan: Any) -> Any:
+        """The backend the run's work went to; whether it can be found again is that
+        backend's to say (Reattachable), never a check of which backend it is."""
+        conn_name = plan.connection or plan.workspace.sql_connection
+        if plan.job_type == "spark":
+            from engine.runner.spark_executor import batch_backend_for
+
+            return batch_backend_for(self.services, conn_name)
+        _, backend = self.services.lakehouse.sql(None, plan.workspace, conn_name)
+        return backend
 
     def _follow(self, run_id: int, probe: Any, cancelling: bool, cancel: Any) -> None:
         """Record the backend's outcome now, or watch until it has one."""
         state = probe()
-        if state in ("succeeded", "failed", "cancelled"):
+        if state in BATCH_ENDED:
             self._finish(
                 run_id,
                 state,
-                None if state == "succeeded" else f"{state} while its engine was down",
+                None if state == RunState.SUCCEEDED else f"{state} while its engine was down",
             )
             return
         if state is None:
-            self._finish(run_id, "failed", "lost: the backend no longer knows this work")
+            self._finish(run_id, RunState.FAILED, "lost: the backend no longer knows this work")
             return
         if cancelling:
             cancel()
@@ -108,19 +97,21 @@ class Reconciler:
             try:
                 while True:
                     current = probe()
-                    if current != "running":
-                        outcome = current or "failed"
+                    if current != RunState.RUNNING:
+                        outcome = current or RunState.FAILED
                         self._finish(
                             run_id,
                             outcome,
-                            None if outcome == "succeeded" else f"{outcome} (re-adopted run)",
+                            None
+                            if outcome == RunState.SUCCEEDED
+                            else f"{outcome} (re-adopted run)",
                         )
                         return
-                    if self.services.runs.state_of(run_id) == "cancelling":
+                    if self.services.runs.state_of(run_id) == RunState.CANCELLING:
                         cancel()
                     time.sleep(1)
             except SadeemError as exc:
-                self._finish(run_id, "failed", f"lost: {exc}")
+                self._finish(run_id, RunState.FAILED, f"lost: {exc}")
             finally:
                 self.watching.discard(run_id)
 
@@ -131,17 +122,3 @@ class Reconciler:
             run_id, f"recorded {state}" + (f": {error}" if error else "") + "\n"
         )
         self.services.runs.finish(run_id, state, error=error, owner=self.owner)
-
-
-def _trino_state(backend: Any, query_id: str) -> str | None:
-    state = backend.query_state(query_id)
-    if state is None:
-        return None
-    return TRINO_DONE.get(state, "running")
-
-
-def _batch_state(backend: Any, external_id: str) -> str | None:
-    status = backend.status(external_id)
-    if status.state == "unknown":
-        return None
-    return "running" if status.state == "queued" else status.state

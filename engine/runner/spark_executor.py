@@ -9,8 +9,11 @@ import time
 from typing import Any
 
 from engine.backends import factory
+from engine.backends.base import BATCH_ENDED
 from engine.backends.spark_operator import spec_from_job
 from engine.errors import SadeemError
+from engine.parameters import declared_types
+from engine.run_states import RunState
 from engine.runner.context import Outcome, RunContext
 from engine.templating import render
 
@@ -32,7 +35,9 @@ def run_spark(services: Any, rc: RunContext) -> Outcome:
     backend = batch_backend_for(services, rc.connection)
     values = {"workspace": rc.workspace.name, "ds": rc.logical_date, "run_id": rc.run_id}
     params = {**rc.definition.get("params", {}), **rc.parameters}
-    args = [render(str(a), values, params) for a in rc.definition.get("arguments", [])]
+    types = declared_types(rc.definition)
+    # Each argument stays one argv entry (no shell), its values checked against their types.
+    args = [render(str(a), values, params, types) for a in rc.definition.get("arguments", [])]
     spec = spec_from_job(
         app_name(rc),
         rc.definition,
@@ -56,21 +61,21 @@ def run_spark(services: Any, rc: RunContext) -> Outcome:
             backend.cancel(status.external_id)
             rc.log(f"stopped ({reason})")
             if reason == "timeout":
-                return Outcome("timed_out", f"timed out after {rc.timeout_s:.0f}s")
-            return Outcome("cancelled", "cancelled")
+                return Outcome(RunState.TIMED_OUT, f"timed out after {rc.timeout_s:.0f}s")
+            return Outcome(RunState.CANCELLED, "cancelled")
         status = backend.status(status.external_id)
         if status.ui_link and not seen_ui:
             seen_ui = True
             rc.set_external(status.external_id, {"spark_ui": status.ui_link})
-        if status.state in ("succeeded", "failed", "cancelled"):
+        if status.state in BATCH_ENDED:
             time.sleep(0.5)  # let the log pump catch the last lines
             return Outcome(
                 status.state,
-                status.message if status.state != "succeeded" else None,
+                status.message if status.state != RunState.SUCCEEDED else None,
                 {"application": status.external_id, "backend_state": status.backend_state},
             )
         if status.state == "unknown":
-            return Outcome("failed", status.message or "lost: the application disappeared")
+            return Outcome(RunState.FAILED, status.message or "lost: the application disappeared")
         time.sleep(1)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +12,7 @@ from engine.context import Actor
 from engine.models import AuditEvent, WorkspaceMember
 from engine.models import Workspace as WorkspaceRow
 from engine.services.base import ADMIN, Service, get_user
+from engine.views import AuditView
 
 # Keys whose values are credentials wherever they appear in details; masked before writing.
 _SECRET_WORDS = ("password", "secret", "token", "credential", "private_key", "api_key")
@@ -52,20 +52,12 @@ def record(
     )
 
 
-@dataclass(frozen=True)
-class AuditView:
-    id: int
-    at: datetime
-    username: str
-    source: str
-    action: str
-    target_type: str
-    target: str
-    workspace: str | None
-    details: dict[str, Any]
-
-
 class AuditService(Service):
+    def refused(self, actor: Actor, action: str, reason: str) -> None:
+        """One event for a call the engine's API refused (role, read-only session)."""
+        with self.unit() as s:
+            record(s, actor, "api.refused", "verb", action, details={"reason": reason[:500]})
+
     def list(
         self,
         actor: Actor,
@@ -80,7 +72,11 @@ class AuditService(Service):
         """Newest first. Admins see everything; owners their workspaces; others their own."""
         with self.unit() as s:
             me = get_user(s, actor)
-            q = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(limit, 10000)))
+            q = (
+                select(AuditEvent)
+                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+                .limit(max(1, min(limit, 10000)))
+            )
             if me.platform_role != ADMIN:
                 owned = (
                     select(WorkspaceRow.name)

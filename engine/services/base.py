@@ -45,6 +45,7 @@ REQUIRED_ROLE: dict[str, str] = {
     "audit.read.workspace": "owner",
     "audit.read.all": ADMIN,
     "catalog.read": "viewer",
+    "catalog.adopt": ADMIN,
     "sql.read": "viewer",
     "sql.write": "runner",
     "job.show": "viewer",
@@ -56,6 +57,24 @@ REQUIRED_ROLE: dict[str, str] = {
     "run.cancel": "runner",
     "run.retry": "runner",
 }
+
+# The actions that change nothing; a read-only session may do these and no other. Listed
+# this way round so that an action added to REQUIRED_ROLE counts as a change until someone
+# says otherwise: a forgotten entry refuses a read, it never lets a change through.
+READS = frozenset(
+    {
+        "workspace.show",
+        "workspace.check",
+        "workspace.check.all",
+        "connection.test",
+        "audit.read.workspace",
+        "audit.read.all",
+        "catalog.read",
+        "sql.read",
+        "job.show",
+        "run.show",
+    }
+)
 
 
 @dataclass
@@ -75,6 +94,12 @@ class Service:
     def unit(self) -> Iterator[Session]:
         """One transaction: the work and its audit event commit together or not at all."""
         with self.ctx.db.session() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads (it commits nothing and waits for no writer)."""
+        with self.ctx.db.reading() as session:
             yield session
 
 
@@ -117,18 +142,47 @@ def allows(role: str | None, required: str) -> bool:
 
 
 def authorize(
-    session: Session, actor: Actor, action: str, workspace: Workspace | None = None
+    session: Session,
+    actor: Actor,
+    action: str,
+    workspace: Workspace | None = None,
+    *,
+    changes: bool | None = None,
 ) -> User:
-    """Refuse unless the actor's role allows `action` (in `workspace`); return the user row."""
-    required = REQUIRED_ROLE[action]
+    """Refuse unless the actor's role allows `action` (in `workspace`) and, when it changes
+    something (`changes`, by default: it is not in READS), the session is not read-only.
+    Returns the user row."""
     user = get_user(session, actor)
-    role = role_in(session, user, workspace)
+    where = workspace.name if workspace is not None else None
+    check_role(actor, action, role_in(session, user, workspace), where, changes=changes)
+    return user
+
+
+def check_role(
+    actor: Actor,
+    action: str,
+    role: str | None,
+    workspace: str | None = None,
+    *,
+    changes: bool | None = None,
+) -> None:
+    """authorize's rule for a role already looked up (the actor's in `workspace`)."""
+    required = REQUIRED_ROLE[action]
     if not allows(role, required):
-        where = f" in workspace {workspace.name!r}" if workspace is not None else ""
+        where = f" in workspace {workspace!r}" if workspace is not None else ""
         needed = "a platform admin" if required == ADMIN else f"role {required!r} or higher"
         have = f"your role is {role!r}" if role else "you are not a member"
         raise PermissionDenied(f"{action} needs {needed}{where}; {have}")
-    return user
+    refuse_read_only(actor, action, action not in READS if changes is None else changes)
+
+
+def refuse_read_only(actor: Actor, action: str, changes: bool = True) -> None:
+    """PermissionDenied for a change asked by a read-only session, from any front end."""
+    if changes and actor.read_only:
+        raise PermissionDenied(
+            f"read-only session: {action} changes something, and this session "
+            "(--read-only, or a viewer's console) changes nothing"
+        )
 
 
 def ensure_active(workspace: Workspace) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine import connection_types as ct
 from engine.context import Actor
-from engine.errors import Conflict, NotFound, ValidationError
+from engine.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from engine.identifiers import check_identifier
 from engine.models import Connection, Job, Workspace, WorkspaceMember
 from engine.services import audit
@@ -23,18 +22,8 @@ from engine.services.base import (
     get_user,
     get_workspace,
 )
-
-
-@dataclass(frozen=True)
-class ConnectionView:
-    name: str
-    type: str
-    workspace: str | None
-    config: dict[str, Any]  # secret fields masked
-    description: str
-    created_at: datetime
-    updated_at: datetime
-    created_by: str
+from engine.text import check_description
+from engine.views import ConnectionView
 
 
 def view(s: Session, conn: Connection) -> ConnectionView:
@@ -76,10 +65,19 @@ class ConnectionService(Service):
         description: str = "",
     ) -> ConnectionView:
         check_identifier(name)
+        check_description(description)
         clean = ct.validate_config(type, config)
         stored = self._protect(type, clean)
         with self.unit() as s:
             ws = self._authorize_scope(s, actor, "create", workspace)
+            if ws is not None and ct.runs_as_engine_account(type):
+                raise PermissionDenied(
+                    f"a {type} connection runs its jobs' programs as the engine's own OS "
+                    "account, which reads every workspace's files and the key: only a platform "
+                    "admin may create one, as a platform connection (without --workspace)"
+                )
+            if ws is not None:
+                _refuse_engine_host_files(type, clean)
             if s.scalar(select(Connection).where(Connection.name == name)):
                 raise Conflict(f"connection {name!r} already exists")
             conn = Connection(
@@ -120,6 +118,8 @@ class ConnectionService(Service):
             incoming = config or {}
             current = {k: v for k, v in conn.config.items() if k not in set(unset)}
             clean = ct.validate_config(conn.type, {**current, **incoming})
+            if ws is not None:
+                _refuse_engine_host_files(conn.type, clean)
             secrets = ct.secret_fields(conn.type)
             # Stored secret references are kept as they are; only new values get protected.
             new_config = {
@@ -134,6 +134,7 @@ class ConnectionService(Service):
                 if new_config.get(k) != conn.config.get(k)
             )
             if description is not None and description != conn.description:
+                check_description(description)
                 conn.description = description
                 changed.append("description")
             if not changed:
@@ -268,3 +269,15 @@ class ConnectionService(Service):
         if conn is None:
             raise NotFound(f"connection {name!r} does not exist")
         return conn
+
+
+def _refuse_engine_host_files(conn_type: str, config: dict[str, Any]) -> None:
+    """A workspace's connection never names a file on the engine's host (see
+    connection_types.engine_host_field): refused before anything is written."""
+    found = ct.engine_host_field(conn_type, config)
+    if found:
+        field, what = found
+        raise PermissionDenied(
+            f"config.{field}: a workspace's {conn_type} connection may not use {what}; "
+            "only a platform admin may, as a platform connection (without --workspace)"
+        )

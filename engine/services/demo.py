@@ -7,12 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import demo as demo_package
 from engine.context import Actor
 from engine.errors import NotFound
-from engine.services.base import Service
-from engine.templating import render
+from engine.services.base import EngineContext, Service
+from engine.templating import render_sql
+
+if TYPE_CHECKING:
+    from engine.app import Services
 
 DEMO_DIR = Path(demo_package.__file__).parent
 RAW_DIR = DEMO_DIR / "data"
@@ -43,7 +47,7 @@ class DemoResult:
 
 
 class DemoService(Service):
-    def __init__(self, ctx, services) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx: EngineContext, services: Services) -> None:
         super().__init__(ctx)
         self.services = services
 
@@ -64,30 +68,45 @@ class DemoService(Service):
             )
         progress("provisioning storage and namespaces")
         svc.provisioning.apply(actor, workspace)
+        raw_dir = self._raw_files(actor, workspace)
         result = DemoResult(workspace)
         values = {
             "workspace": workspace,
             "ds": datetime.now(UTC).date().isoformat(),
-            "run_id": "demo",
+            "run_id": 0,
         }
         for step, _needs in PIPELINE:
             progress(f"building {workspace}_{step.replace('_', '.', 1)}")
-            sql = render(step_sql(step), values, {"raw_dir": str(RAW_DIR)})
+            sql = render_sql(step_sql(step), values, {"raw_dir": raw_dir})
             summary = svc.sql.execute(actor, workspace, sql, client_tag="batch").fetch()
             row = summary.to_pylist()[0] if summary.num_rows else {}
             result.tables[str(row.get("table", step))] = int(row.get("rows", 0) or 0)
-        self._jobs(actor, workspace, progress)
+        self._jobs(actor, workspace, progress, raw_dir)
         return result
 
-    def _jobs(self, actor: Actor, workspace: str, progress: Callable[[str], None]) -> None:
+    def _raw_files(self, actor: Actor, workspace: str) -> str:
+        """Deliver the raw files into the workspace's own prefix (`<prefix>/raw/`): SQL in a
+        workspace reads files only under its prefix, as a real landing zone would be."""
+        from urllib.parse import unquote, urlparse
+
+        ws = self.services.workspaces.get(actor, workspace)
+        store = self.services.lakehouse.store(actor, ws)
+        for path in sorted(RAW_DIR.glob("*.csv")):
+            store.put(ws.bucket, f"{ws.prefix.strip('/')}/raw/{path.name}", path.read_bytes())
+        uri = self.services.lakehouse.workspace_uri(actor, ws) + "/raw"
+        return unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+
+    def _jobs(
+        self, actor: Actor, workspace: str, progress: Callable[[str], None], raw_dir: str
+    ) -> None:
         """The pipeline as upstream-linked SQL jobs, its daily schedule left paused."""
         existing = {j.name for j in self.services.jobs.list(actor, workspace)}
         for step, needs in PIPELINE:
             if step in existing:
                 continue
-            definition = {"sql": step_sql(step)}
+            definition: dict[str, Any] = {"sql": step_sql(step)}
             if step.startswith("bronze"):
-                definition["params"] = {"raw_dir": str(RAW_DIR)}
+                definition["params"] = {"raw_dir": raw_dir}
             self.services.jobs.create(
                 actor,
                 workspace,

@@ -5,24 +5,21 @@ both believe they hold it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from engine.db import rowcount
 from engine.models import EngineInstance, Lease, Run, utcnow
+from engine.run_states import ADOPTABLE, EXECUTING, RunState
 from engine.services.base import Service
+from engine.views import EngineStatus
 
-
-@dataclass(frozen=True)
-class EngineStatus:
-    lease_holder: str | None
-    lease_expires_at: datetime | None
-    heartbeat_age_s: float | None
-    queue_depth: int
-    running: int
-    engines: list[dict]
+# An engine a console embeds has an id that starts with this, so a header or `engine status`
+# can tell another operator's console from a daemon.
+CONSOLE_ENGINE_PREFIX = "console:"
 
 
 class EngineStateService(Service):
@@ -39,7 +36,7 @@ class EngineStateService(Service):
                 )
                 .values(holder=holder, renewed_at=now, expires_at=expires)
             )
-            if done.rowcount == 1:
+            if rowcount(done) == 1:
                 return True
         try:
             with self.unit() as s:
@@ -57,6 +54,12 @@ class EngineStateService(Service):
             return True
         except IntegrityError:
             return False  # another engine created it first
+
+    def holder(self, name: str) -> str | None:
+        """Who holds `name` now; None when nobody does or the holder let it expire."""
+        with self.unit() as s:
+            row = s.get(Lease, name)
+            return row.holder if row is not None and row.expires_at >= utcnow() else None
 
     def release_lease(self, name: str, holder: str) -> None:
         with self.unit() as s:
@@ -85,7 +88,7 @@ class EngineStateService(Service):
             )
             rows = s.execute(
                 select(Run.id, Run.owner).where(
-                    Run.state.in_(("running", "cancelling")),
+                    Run.state.in_(ADOPTABLE),
                     (Run.owner.is_(None)) | (Run.owner.not_in(alive)),
                 )
             ).all()
@@ -95,8 +98,9 @@ class EngineStateService(Service):
         now = utcnow()
         with self.unit() as s:
             row = s.get(Lease, lease)
-            active = row is not None and row.expires_at >= now
-            engines = [
+            if row is not None and row.expires_at < now:
+                row = None  # an expired lease is held by nobody
+            engines: list[dict[str, Any]] = [
                 {
                     "id": e.id,
                     "hostname": e.hostname,
@@ -106,22 +110,30 @@ class EngineStateService(Service):
                 }
                 for e in s.scalars(select(EngineInstance).order_by(EngineInstance.started_at))
             ]
-            age = None
-            if active:
+            age: float | None = None
+            if row is not None:
                 holder = next((e for e in engines if e["id"] == row.holder), None)
                 age = holder["heartbeat_age_s"] if holder else None
+            alive_within = self.ctx.settings.lease_seconds
+            holder_kind = None
+            if row is not None:
+                holder_kind = (
+                    "console" if row.holder.startswith(CONSOLE_ENGINE_PREFIX) else "daemon"
+                )
             return EngineStatus(
-                lease_holder=row.holder if active else None,
-                lease_expires_at=row.expires_at if active else None,
+                lease_holder_kind=holder_kind,
+                engines_alive=sum(
+                    1 for e in engines if not e["stopped"] and e["heartbeat_age_s"] < alive_within
+                ),
+                lease_holder=row.holder if row else None,
+                lease_expires_at=row.expires_at if row else None,
                 heartbeat_age_s=age,
                 queue_depth=s.scalar(
-                    select(func.count()).select_from(Run).where(Run.state == "queued")
+                    select(func.count()).select_from(Run).where(Run.state == RunState.QUEUED)
                 )
                 or 0,
                 running=s.scalar(
-                    select(func.count())
-                    .select_from(Run)
-                    .where(Run.state.in_(("running", "cancelling")))
+                    select(func.count()).select_from(Run).where(Run.state.in_(EXECUTING))
                 )
                 or 0,
                 engines=[e for e in engines if not e["stopped"]],

@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import select, text
 
 from engine.backends import factory
 from engine.backends.base import HealthResult
+from engine.backends.kinds import BuildContext
 from engine.context import Actor
 from engine.errors import BackendError, SadeemError
 from engine.models import Connection, Workspace, utcnow
-from engine.services.base import Service, authorize
+from engine.services.base import EngineContext, Service, authorize
 from engine.services.connections import ConnectionService
 from engine.services.lakehouse import Lakehouse
+from engine.settings import mask_url
+from engine.views import ConnectionHealth
 
-
-@dataclass(frozen=True)
-class ConnectionHealth:
-    name: str
-    type: str
-    ok: bool
-    latency_ms: float | None
-    version: str | None
-    detail: str
-    error_kind: str | None
-    checked_at: datetime
+T = TypeVar("T")
 
 
 def _health(name: str, conn_type: str, result: HealthResult) -> ConnectionHealth:
@@ -39,42 +31,54 @@ def _health(name: str, conn_type: str, result: HealthResult) -> ConnectionHealth
         result.ok,
         round(result.latency_ms, 1) if result.latency_ms is not None else None,
         result.version,
-        result.detail,
+        mask_url(result.detail),  # a backend's message may quote a URL with userinfo
         result.error_kind,
         utcnow(),
     )
 
 
 def probe(conn_type: str, config: dict[str, Any], ctx: Any) -> HealthResult:
-    """Test one resolved config. Every failure becomes a HealthResult, never an exception."""
-    try:
-        if conn_type == "s3":
-            return factory.object_store(conn_type, config).test(config.get("bucket"))
-        if conn_type in ("iceberg_rest", "iceberg_sql"):
-            return factory.catalog(conn_type, config).test()
-        if conn_type in ("trino", "duckdb"):
-            # The engine answering is the test; no catalog is needed for it. Closed at
-            # once, so a check every minute holds no DuckDB (~30 MiB) between checks.
-            backend = factory.sql_backend(conn_type, config)
-            try:
-                return backend.test()
-            finally:
-                backend.close()
-        if conn_type in ("spark_operator", "spark_local"):
-            return factory.batch_backend(conn_type, config, ctx.settings.data_dir).test()
-        if conn_type == "postgres":
-            from engine.backends.postgres import PostgresBackend
+    """Test one resolved config within its deadline (`timeout_s`). Every failure becomes a
+    HealthResult, never an exception; a test still blocked at the deadline is abandoned
+    to a daemon thread, so neither a command nor a quitting console waits on it."""
+    timeout_s = factory.timeout_of(config)
+    outcome: list[HealthResult] = []
 
-            return PostgresBackend(**config).test()
+    def work() -> None:
+        outcome.append(_probe(conn_type, config, ctx))
+
+    worker = threading.Thread(target=work, name=f"probe-{conn_type}", daemon=True)
+    worker.start()
+    # The clients carry the same deadline; the slack lets their own timeout report first.
+    worker.join(timeout_s + PROBE_SLACK_S)
+    if not outcome:
+        return HealthResult(False, detail=f"timed out after {timeout_s:g} s", error_kind="timeout")
+    result = outcome[0]
+    if result.error_kind == "timeout" and "timed out after" not in result.detail:
+        detail = f"timed out after {timeout_s:g} s ({result.detail})"
+        return HealthResult(False, result.latency_ms, result.version, detail, "timeout")
+    return result
+
+
+# How long past its deadline a probe may run before it is abandoned.
+PROBE_SLACK_S = 1.0
+
+
+def _probe(conn_type: str, config: dict[str, Any], ctx: Any) -> HealthResult:
+    """Build, test and close one backend of the connection's kind (its own probe)."""
+    try:
+        kind = factory.kind_with_role(conn_type, None)
+        return kind.probe(config, BuildContext(ctx.settings.data_dir))
     except BackendError as exc:
         return HealthResult(False, detail=str(exc), error_kind=exc.kind)
     except SadeemError as exc:
         return HealthResult(False, detail=str(exc), error_kind="error")
-    return HealthResult(False, detail=f"no test for {conn_type}", error_kind="error")
 
 
 class HealthService(Service):
-    def __init__(self, ctx, connections: ConnectionService, lakehouse: Lakehouse) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, ctx: EngineContext, connections: ConnectionService, lakehouse: Lakehouse
+    ) -> None:
         super().__init__(ctx)
         self.connections = connections
         self.lakehouse = lakehouse
@@ -113,17 +117,23 @@ class HealthService(Service):
         out.append(_health("metadata", self.ctx.db.dialect, result))
         try:
             out.append(
-                _health("embedded_catalog", "iceberg_sql", self.lakehouse.embedded_catalog().test())
+                _health(
+                    "embedded_catalog",
+                    factory.EMBEDDED_CATALOG,
+                    self.lakehouse.embedded_catalog().test(),
+                )
             )
-        except SadeemError as exc:
+        except SadeemError as exc:  # CatalogUnavailable: catalog.db missing or replaced
+            kind = exc.kind if isinstance(exc, BackendError) else "error"
             out.append(
                 _health(
                     "embedded_catalog",
-                    "iceberg_sql",
-                    HealthResult(False, detail=str(exc), error_kind="error"),
+                    factory.EMBEDDED_CATALOG,
+                    HealthResult(False, detail=str(exc), error_kind=kind),
                 )
             )
-        out.append(_health("embedded_sql", "duckdb", probe("duckdb", {}, self.ctx)))
+        sql = factory.EMBEDDED_SQL
+        out.append(_health("embedded_sql", sql, probe(sql, {}, self.ctx)))
         return out
 
     def check_all(self, actor: Actor) -> list[ConnectionHealth]:
@@ -132,6 +142,34 @@ class HealthService(Service):
         if not names:
             return self.embedded()
         # In parallel: one unreachable host must not hold up the others' results.
-        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
-            tested = list(pool.map(lambda name: self.test(actor, name), names))
+        tested = _in_parallel(lambda name: self.test(actor, name), names, max_workers=8)
         return self.embedded() + tested
+
+
+def _in_parallel(fn: Callable[[str], T], items: list[str], max_workers: int) -> list[T]:
+    """`fn` over `items`, at most `max_workers` at once, results in order. Daemon threads,
+    not a ThreadPoolExecutor: its threads are joined when the interpreter exits, so a
+    console quitting during a check waited for the slowest probe's deadline."""
+    results: dict[int, T] = {}
+    errors: list[BaseException] = []
+    slots = threading.Semaphore(max_workers)
+
+    def one(i: int, item: str) -> None:
+        try:
+            results[i] = fn(item)
+        except BaseException as exc:  # raised again below, in the caller's thread
+            errors.append(exc)
+        finally:
+            slots.release()
+
+    threads = []
+    for i, item in enumerate(items):
+        slots.acquire()
+        thread = threading.Thread(target=one, args=(i, item), name="health-check", daemon=True)
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [results[i] for i in range(len(items))]

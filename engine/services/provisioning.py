@@ -7,14 +7,14 @@ a failure half way leaves a state that the next `apply` completes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 from engine.context import Actor
 from engine.errors import Conflict, SadeemError
 from engine.services import audit
-from engine.services.base import Service, authorize, ensure_active, get_workspace
+from engine.services.base import EngineContext, Service, authorize, ensure_active, get_workspace
 from engine.services.lakehouse import Lakehouse
 from engine.services.workspaces import WorkspaceService, WorkspaceView
+from engine.views import Plan, Step
 
 MARKER = "_sadeem_workspace.json"
 # Namespace properties that tie a namespace to its workspace (read by the separation check).
@@ -22,41 +22,17 @@ WORKSPACE_PROPERTY = "sadeem.workspace"
 LAYER_PROPERTY = "sadeem.layer"
 
 
-@dataclass(frozen=True)
-class Step:
-    kind: str  # bucket | marker | namespace
-    target: str
-    state: str  # exists | missing | conflict | created | failed
-    detail: str = ""
-
-
-@dataclass
-class Plan:
-    workspace: str
-    steps: list[Step] = field(default_factory=list)
-
-    @property
-    def missing(self) -> list[Step]:
-        return [s for s in self.steps if s.state == "missing"]
-
-    @property
-    def conflicts(self) -> list[Step]:
-        return [s for s in self.steps if s.state == "conflict"]
-
-    @property
-    def complete(self) -> bool:
-        return all(s.state in ("exists", "created") for s in self.steps)
-
-
 class ProvisioningService(Service):
-    def __init__(self, ctx, workspaces: WorkspaceService, lakehouse: Lakehouse) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, ctx: EngineContext, workspaces: WorkspaceService, lakehouse: Lakehouse
+    ) -> None:
         super().__init__(ctx)
         self.workspaces = workspaces
         self.lakehouse = lakehouse
 
     def plan(self, actor: Actor, name: str) -> Plan:
         """What the workspace needs and what already exists. Changes nothing."""
-        ws = self._authorized(actor, name)
+        ws = self._authorized(actor, name, changes=False)
         return self._plan(actor, ws)
 
     def apply(self, actor: Actor, name: str) -> Plan:
@@ -110,10 +86,10 @@ class ProvisioningService(Service):
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _authorized(self, actor: Actor, name: str) -> WorkspaceView:
+    def _authorized(self, actor: Actor, name: str, changes: bool = True) -> WorkspaceView:
         with self.unit() as s:
             ws_row = get_workspace(s, name)
-            authorize(s, actor, "workspace.provision", ws_row)
+            authorize(s, actor, "workspace.provision", ws_row, changes=changes)
             ensure_active(ws_row)
         return self.workspaces.get(actor, name)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import re
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import connection_types as ct
+from engine.backends.kinds import Role
 from engine.context import Actor
 from engine.errors import Conflict, NotFound, ValidationError
 from engine.identifiers import check_identifier
@@ -24,41 +25,13 @@ from engine.services.base import (
     get_workspace,
     role_in,
 )
+from engine.text import check_description
+from engine.views import MemberView, WorkspaceView
 
 DEFAULT_BUCKET = "sadeem"
 DEFAULT_LAYERS = ("bronze", "silver", "gold")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9_\-/]{0,254}")
-
-
-@dataclass(frozen=True)
-class MemberView:
-    username: str
-    role: str
-
-
-@dataclass(frozen=True)
-class WorkspaceView:
-    name: str
-    description: str
-    bucket: str
-    prefix: str
-    layers: list[str]
-    archived: bool
-    created_at: datetime
-    created_by: str
-    storage_connection: str | None
-    catalog_connection: str | None
-    sql_connection: str | None
-    members: list[MemberView]
-
-    def namespace(self, layer: str) -> str:
-        """The Iceberg namespace of one medallion layer, `<workspace>_<layer>`."""
-        return f"{self.name}_{layer}"
-
-    @property
-    def namespaces(self) -> list[str]:
-        return [self.namespace(layer) for layer in self.layers]
 
 
 def check_bucket(value: str) -> str:
@@ -83,7 +56,8 @@ def check_prefix(value: str) -> str:
 
 def view(s: Session, ws: Workspace) -> WorkspaceView:
     def conn_name(conn_id: int | None) -> str | None:
-        return s.get(Connection, conn_id).name if conn_id and s.get(Connection, conn_id) else None
+        conn = s.get(Connection, conn_id) if conn_id else None
+        return conn.name if conn else None
 
     members = s.execute(
         select(User.username, WorkspaceMember.role)
@@ -91,6 +65,24 @@ def view(s: Session, ws: Workspace) -> WorkspaceView:
         .where(WorkspaceMember.workspace_id == ws.id)
         .order_by(User.username)
     )
+    return workspace_view(
+        ws,
+        conn_name(ws.storage_connection_id),
+        conn_name(ws.catalog_connection_id),
+        conn_name(ws.sql_connection_id),
+        [MemberView(u, r) for u, r in members],
+    )
+
+
+def workspace_view(
+    ws: Workspace,
+    storage: str | None,
+    catalog: str | None,
+    sql: str | None,
+    members: list[MemberView],
+) -> WorkspaceView:
+    """The view of a workspace row whose connection names and members are already read
+    (view() reads them; the runner reads them for a whole claim batch at once)."""
     return WorkspaceView(
         name=ws.name,
         description=ws.description,
@@ -100,18 +92,19 @@ def view(s: Session, ws: Workspace) -> WorkspaceView:
         archived=ws.archived_at is not None,
         created_at=ws.created_at,
         created_by=ws.created_by,
-        storage_connection=conn_name(ws.storage_connection_id),
-        catalog_connection=conn_name(ws.catalog_connection_id),
-        sql_connection=conn_name(ws.sql_connection_id),
-        members=[MemberView(u, r) for u, r in members],
+        storage_connection=storage,
+        catalog_connection=catalog,
+        sql_connection=sql,
+        members=members,
     )
 
 
 # Which connection types may serve as a workspace's storage, catalog and SQL default.
-_DEFAULT_KINDS = {
-    "storage_connection": ("s3",),
-    "catalog_connection": ("iceberg_rest", "iceberg_sql"),
-    "sql_connection": ("trino", "duckdb"),
+# The role a workspace default's connection has (its kind's declared role).
+_DEFAULT_ROLES: dict[str, Role] = {
+    "storage_connection": "storage",
+    "catalog_connection": "catalog",
+    "sql_connection": "sql",
 }
 
 
@@ -121,10 +114,10 @@ def _resolve_default(s: Session, field: str, name: str | None, ws: Workspace | N
     conn = s.scalar(select(Connection).where(Connection.name == name))
     if conn is None:
         raise ValidationError(f"connection {name!r} does not exist", field=field)
-    if conn.type not in _DEFAULT_KINDS[field]:
+    expected = ct.type_names(_DEFAULT_ROLES[field])
+    if conn.type not in expected:
         raise ValidationError(
-            f"connection {name!r} is a {conn.type} connection; expected "
-            f"{' or '.join(_DEFAULT_KINDS[field])}",
+            f"connection {name!r} is a {conn.type} connection; expected {' or '.join(expected)}",
             field=field,
         )
     if conn.workspace_id is not None and (ws is None or conn.workspace_id != ws.id):
@@ -154,8 +147,7 @@ class WorkspaceService(Service):
             check_identifier(f"{name}_{layer}", "layers")
         if len(set(layer_list)) != len(layer_list):
             raise ValidationError("layers must be distinct", field="layers")
-        if len(description) > 2000:
-            raise ValidationError("at most 2000 characters", field="description")
+        check_description(description)
         with self.unit() as s:
             user = authorize(s, actor, "workspace.create")
             if s.scalar(select(Workspace).where(Workspace.name == name)):
@@ -164,7 +156,7 @@ class WorkspaceService(Service):
             default_bucket = DEFAULT_BUCKET
             if storage_id is not None:
                 default_bucket = (
-                    s.get(Connection, storage_id).config.get("bucket") or DEFAULT_BUCKET
+                    s.get_one(Connection, storage_id).config.get("bucket") or DEFAULT_BUCKET
                 )
             ws = Workspace(
                 name=name,
@@ -228,8 +220,7 @@ class WorkspaceService(Service):
             ensure_active(ws)
             changes: dict[str, object] = {}
             if description is not None and description != ws.description:
-                if len(description) > 2000:
-                    raise ValidationError("at most 2000 characters", field="description")
+                check_description(description)
                 ws.description = changes["description"] = description
             for field, value in (
                 ("storage_connection", storage_connection),
@@ -264,7 +255,7 @@ class WorkspaceService(Service):
             audit.record(s, actor, "workspace.archive", "workspace", name, workspace=name)
             return view(s, ws)
 
-    def members(self, actor: Actor, name: str) -> list[MemberView]:
+    def members(self, actor: Actor, name: str) -> builtins.list[MemberView]:
         return self.get(actor, name).members
 
     def add_member(self, actor: Actor, name: str, username: str, role: str) -> MemberView:
