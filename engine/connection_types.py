@@ -1,127 +1,68 @@
-"""The connection types Sadeem knows and the validated config schema of each.
+"""Validating connection configs against the kinds the backends declare.
 
-A config is a flat mapping of field -> value. Validation names the field that is wrong and
-says what is expected; secret fields are stored as references (see engine.secrets).
+The kinds themselves (fields, roles, builders) live in engine.backends.kinds, declared by
+each backend module. A config is a flat mapping of field -> value. Validation names the
+field that is wrong and says what is expected; secret fields are stored as references (see
+engine.secrets); credentials are refused anywhere but in a secret field.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from typing import Any
 from urllib.parse import urlparse
 
+from engine.backends import kinds
+from engine.backends.kinds import Field, Kind
 from engine.errors import ValidationError
+from engine.settings import mask_url
 
 
-@dataclass(frozen=True)
-class Field:
-    name: str
-    kind: str  # str | int | bool | url | enum
-    required: bool = False
-    default: Any = None
-    secret: bool = False
-    choices: tuple[str, ...] = ()
-    help: str = ""
+def kind_of(conn_type: str) -> Kind:
+    """The registered kind of that name; a clear error naming the known ones otherwise."""
+    kind = kinds.find(conn_type)
+    if kind is None:
+        raise ValidationError(
+            f"unknown connection type {conn_type!r}; expected one of {', '.join(type_names())}",
+            field="type",
+        )
+    return kind
 
 
-def _f(name: str, kind: str = "str", **kw: Any) -> Field:
-    return Field(name, kind, **kw)
+def type_names(role: kinds.Role | None = None) -> tuple[str, ...]:
+    """The connection types (of one role), sorted: for help texts and error messages."""
+    return tuple(sorted(kinds.names(role)))
 
 
-TYPES: dict[str, tuple[Field, ...]] = {
-    "s3": (
-        _f("endpoint", "url", required=True, help="http(s)://host:port of MinIO or S3"),
-        _f("region", default="us-east-1"),
-        _f("access_key"),
-        _f("secret_key", secret=True),
-        _f("bucket", help="default bucket for workspaces on this store"),
-        _f("path_style", "bool", default=True),
-        _f("verify_tls", "bool", default=True),
-    ),
-    "iceberg_rest": (
-        _f("uri", "url", required=True),
-        _f("warehouse"),
-        _f("credential", secret=True, help="OAuth2 client credentials CLIENT_ID:SECRET"),
-        _f("token", secret=True, help="bearer token"),
-        _f("oauth2_server_uri", "url"),
-        _f("s3_endpoint", "url"),
-        _f("s3_region", default="us-east-1"),
-        _f("s3_access_key"),
-        _f("s3_secret_key", secret=True),
-    ),
-    "iceberg_sql": (
-        _f("uri", help="SQLAlchemy URL of the catalog database; empty = the data dir"),
-        _f("warehouse", help="path or s3:// URI; empty = <data dir>/warehouse"),
-        _f("s3_endpoint", "url"),
-        _f("s3_region", default="us-east-1"),
-        _f("s3_access_key"),
-        _f("s3_secret_key", secret=True),
-    ),
-    "trino": (
-        _f("host", required=True),
-        _f("port", "int", default=8080),
-        _f("http_scheme", "enum", default="http", choices=("http", "https")),
-        _f("user", help="fallback user when no acting user is known"),
-        _f("password", secret=True),
-        _f("catalog", default="iceberg"),
-        _f("verify_tls", "bool", default=True),
-        _f("ui_base_url", "url"),
-    ),
-    "duckdb": (
-        _f("threads", "int"),
-        _f("memory_limit", help="e.g. 4GB"),
-        _f("catalog_connection", help="name of the iceberg connection to read; empty = embedded"),
-    ),
-    "spark_operator": (
-        _f("namespace", required=True),
-        _f("api_server", "url", help="empty = in-cluster config or kubeconfig"),
-        _f("kubeconfig"),
-        _f("token", secret=True),
-        _f("verify_tls", "bool", default=True),
-        _f("service_account", default="spark"),
-        _f("image"),
-        _f("spark_version", default="3.5.3"),
-        _f("ui_url_template", help="e.g. https://spark.example/{name}"),
-    ),
-    "spark_local": (
-        _f("spark_submit", help="path of spark-submit; empty = the one pyspark ships"),
-        _f("master", default="local[*]"),
-        _f("java_home"),
-    ),
-    "postgres": (
-        _f("host", required=True),
-        _f("port", "int", default=5432),
-        _f("database", required=True),
-        _f("user", required=True),
-        _f("password", secret=True),
-        _f(
-            "sslmode",
-            "enum",
-            default="prefer",
-            choices=("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
-        ),
-    ),
-}
+def engine_host_field(conn_type: str, config: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, what it names) when a config makes the engine use a file on its own host
+    (each kind says which of its fields can: see Kind.engine_host_field). Such a
+    connection is a platform admin's, never a workspace's: its owners could name any file
+    of the engine."""
+    kind = kinds.find(conn_type)
+    if kind is None or kind.engine_host_field is None:
+        return None
+    return kind.engine_host_field(config)
 
-SQL_TYPES = frozenset({"trino", "duckdb"})
-BATCH_TYPES = frozenset({"spark_operator", "spark_local"})
-CATALOG_TYPES = frozenset({"iceberg_rest", "iceberg_sql"})
-STORAGE_TYPES = frozenset({"s3"})
+
+def runs_as_engine_account(conn_type: str) -> bool:
+    """Whether jobs on this type run programs as the engine's own OS account (its data
+    dir, key, every workspace's files): platform admins only."""
+    kind = kinds.find(conn_type)
+    return bool(kind and kind.engine_account)
+
+
 MAX_VALUE_LENGTH = 4096
 
 
 def fields_of(conn_type: str) -> tuple[Field, ...]:
-    try:
-        return TYPES[conn_type]
-    except KeyError:
-        raise ValidationError(
-            f"unknown connection type {conn_type!r}; expected one of {', '.join(sorted(TYPES))}",
-            field="type",
-        ) from None
+    """Every field of a type, `timeout_s` included."""
+    return kind_of(conn_type).all_fields
 
 
 def secret_fields(conn_type: str) -> frozenset[str]:
-    return frozenset(f.name for f in TYPES.get(conn_type, ()) if f.secret)
+    kind = kinds.find(conn_type)
+    return kind.secrets if kind else frozenset()
 
 
 def _describe(value: Any) -> str:
@@ -139,9 +80,14 @@ def _coerce(field: Field, value: Any) -> Any:
         if isinstance(value, bool):
             raise ValidationError(f"expected an integer, got {_describe(value)}", label)
         try:
-            return int(value)
+            number = int(value)
         except (TypeError, ValueError):
             raise ValidationError(f"expected an integer, got {_describe(value)}", label) from None
+        low = field.minimum if field.minimum is not None else -(2**63)
+        high = field.maximum if field.maximum is not None else 2**63 - 1
+        if not low <= number <= high:
+            raise ValidationError(f"must be between {low} and {high}", label)
+        return number
     if field.kind == "bool":
         if isinstance(value, bool):
             return value
@@ -170,7 +116,8 @@ def _coerce(field: Field, value: Any) -> Any:
 
 def validate_config(conn_type: str, config: dict[str, Any]) -> dict[str, Any]:
     """Check and normalise a config; secret fields are returned as given (caller protects)."""
-    spec = {f.name: f for f in fields_of(conn_type)}
+    kind = kind_of(conn_type)
+    spec = {f.name: f for f in kind.all_fields}
     unknown = sorted(set(config) - set(spec))
     if unknown:
         raise ValidationError(
@@ -190,7 +137,46 @@ def validate_config(conn_type: str, config: dict[str, Any]) -> dict[str, Any]:
                 out[name] = field.default
             continue
         out[name] = _coerce(field, value)
+        if not field.secret and isinstance(out[name], str):
+            _refuse_credentials(conn_type, field, out[name])
+    for first, second in kind.pairs:
+        if bool(out.get(first)) != bool(out.get(second)):
+            given, missing = (first, second) if out.get(first) else (second, first)
+            raise ValidationError(
+                f"{given} is set, so {missing} is needed too (or leave both empty)",
+                field=f"config.{missing}",
+            )
+    for given, needed, why in kind.needs:
+        if out.get(given) and not out.get(needed):
+            raise ValidationError(
+                f"{given} is set, so {needed} is needed: {why}", f"config.{needed}"
+            )
     return out
+
+
+# scheme://user:password@ anywhere in a value, and userinfo of any kind in a URL field.
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@]*:[^\s/?#]*@")
+_URL_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]*@")
+
+
+def _refuse_credentials(conn_type: str, field: Field, value: str) -> None:
+    """Credentials belong in secret fields (stored as references, masked), never in a URL or
+    a host name, where they would be stored, shown and audited in clear."""
+    secrets = sorted(secret_fields(conn_type))
+    where = (
+        f"put the password in the secret field {' or '.join(secrets)}"
+        if secrets
+        else "this connection type takes no credentials"
+    )
+    label = f"config.{field.name}"
+    if field.kind == "url" and _URL_USERINFO.match(value):
+        raise ValidationError(f"a URL here may not carry user:password@; {where}", label)
+    if field.name == "host" and ("@" in value or "://" in value):
+        raise ValidationError(f"a host name only, no scheme or user@; {where}", label)
+    if _URL_PASSWORD.search(value) or mask_url(value) != value:
+        raise ValidationError(
+            f"may not carry a URL with user:password@ or ?password=; {where}", label
+        )
 
 
 def masked(conn_type: str, config: dict[str, Any]) -> dict[str, Any]:
@@ -201,6 +187,8 @@ def masked(conn_type: str, config: dict[str, Any]) -> dict[str, Any]:
         if key in secrets and value:
             kind = str(value).split(":", 1)[0] if ":" in str(value) else "value"
             out[key] = f"*** ({kind})"
+        elif isinstance(value, str):
+            out[key] = mask_url(value)  # a row saved before userinfo was refused
         else:
             out[key] = value
     return out

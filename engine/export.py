@@ -58,7 +58,7 @@ def write_table(table: pa.Table, path: Path, fmt: str | None = None) -> int:
 
 
 class _JsonLines:
-    def __init__(self, sink) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, sink) -> None:
         self.sink = sink
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -71,7 +71,7 @@ class _JsonLines:
         pass
 
 
-def _open(fmt: str, sink, schema: pa.Schema):  # type: ignore[no-untyped-def]
+def _open(fmt: str, sink, schema: pa.Schema):
     if fmt == "csv":
         import pyarrow.csv as pcsv
 

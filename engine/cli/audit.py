@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.cli.runtime import Cli
+
+from engine.cli.inputs import whole
 
 COLUMNS = ["id", "at", "username", "source", "action", "target", "workspace", "details"]
 
@@ -16,11 +22,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     ls.add_argument("--action", help="an action, or a family ending in '.' (workspace.)")
     ls.add_argument("--since", help="ISO time or date, e.g. 2026-11-24T08:00")
     ls.add_argument("--until", help="ISO time or date (exclusive)")
-    ls.add_argument("--limit", type=int, default=200)
+    ls.add_argument("--limit", type=whole(1), default=200)
     ls.set_defaults(handler=list_audit)
 
 
-def parse_time(value: str | None, field: str):  # type: ignore[no-untyped-def]
+def parse_time(value: str | None, field: str):
     from datetime import UTC, datetime
 
     from engine.errors import ValidationError
@@ -34,7 +40,7 @@ def parse_time(value: str | None, field: str):  # type: ignore[no-untyped-def]
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def list_audit(cli) -> None:  # type: ignore[no-untyped-def]
+def list_audit(cli: Cli) -> None:
     from engine.cli.output import emit
 
     a = cli.args

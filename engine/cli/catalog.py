@@ -1,8 +1,16 @@
-"""`sadeem catalog ls [NAMESPACE]`, `sadeem catalog show TABLE [--snapshots]`."""
+"""`sadeem catalog ls [NAMESPACE]`, `sadeem catalog show TABLE [--snapshots]`,
+`sadeem catalog adopt [--empty]`."""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.cli.runtime import Cli
+
+from engine.cli.inputs import MAX_ID, whole
+from engine.text import plain
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -15,13 +23,24 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     show = verbs.add_parser("show", parents=[common], help="schema, partitions, properties")
     show.add_argument("table", help="NAMESPACE.TABLE")
     show.add_argument("--snapshots", action="store_true", help="list snapshots too")
-    show.add_argument("--sample", type=int, metavar="N", help="show N sample rows")
-    show.add_argument("--snapshot-id", type=int, help="sample as of this snapshot")
+    show.add_argument("--sample", type=whole(0), metavar="N", help="show N sample rows")
+    show.add_argument("--snapshot-id", type=whole(-MAX_ID - 1), help="sample as of this snapshot")
     show.add_argument("--as-of", help="sample as of this ISO time")
     show.set_defaults(handler=show_table)
+    adopt = verbs.add_parser(
+        "adopt",
+        parents=[common],
+        help="make <data_dir>/catalog.db this site's embedded catalog (after a restore)",
+    )
+    adopt.add_argument(
+        "--empty",
+        action="store_true",
+        help="move the file there aside and start an empty catalog (its tables are lost)",
+    )
+    adopt.set_defaults(handler=adopt_catalog)
 
 
-def ls_catalog(cli) -> None:  # type: ignore[no-untyped-def]
+def ls_catalog(cli: Cli) -> None:
     from engine.cli.output import emit
 
     a = cli.args
@@ -33,7 +52,7 @@ def ls_catalog(cli) -> None:  # type: ignore[no-untyped-def]
         emit(cli, [{"namespace": n} for n in names], ["namespace"])
 
 
-def show_table(cli) -> None:  # type: ignore[no-untyped-def]
+def show_table(cli: Cli) -> None:
     from engine.cli.audit import parse_time
     from engine.cli.output import emit, print_table, to_data
 
@@ -56,7 +75,7 @@ def show_table(cli) -> None:  # type: ignore[no-untyped-def]
             data["sample"] = sample.to_pylist()
         emit(cli, data)
         return
-    print(f"{info.identifier}  ({info.location})")
+    print(plain(f"{info.identifier}  ({info.location})"))
     print(
         f"snapshot {info.current_snapshot_id}  files {info.data_files}  "
         f"records {info.total_records}  bytes {info.total_bytes}"
@@ -78,3 +97,11 @@ def show_table(cli) -> None:  # type: ignore[no-untyped-def]
     if sample is not None:
         print()
         print_table(sample.to_pylist(), sample.column_names)
+
+
+def adopt_catalog(cli: Cli) -> None:
+    from engine.cli.output import emit
+
+    guard = cli.services.catalog_guard
+    identity = guard.adopt(cli.actor, empty=cli.args.empty)
+    emit(cli, {"catalog": str(guard.path), "identity": identity})

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.cli.runtime import Cli
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -12,7 +16,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     show.set_defaults(handler=show_config)
 
 
-def show_config(cli) -> None:  # type: ignore[no-untyped-def]
+def show_config(cli: Cli) -> None:
     from engine.cli.output import emit
 
     emit(cli, cli.settings.masked())

@@ -7,6 +7,10 @@ standard input with `--secret-stdin FIELD`, so clear values never sit in shell h
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.cli.runtime import Cli
 
 COLUMNS = ["name", "type", "workspace", "description"]
 
@@ -20,7 +24,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     create.add_argument(
         "--type",
         required=True,
-        help="s3, iceberg_rest, iceberg_sql, trino, duckdb, spark_operator, spark_local, postgres",
+        help="a connection type: `sadeem connection types` lists them and their fields",
     )
     create.add_argument("-w", "--workspace", help="owning workspace (default: platform-wide)")
     _config_options(create)
@@ -60,18 +64,19 @@ def _config_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--description")
 
 
-def _config(cli) -> dict:  # type: ignore[no-untyped-def]
-    import sys
+def _config(cli: Cli) -> dict:
 
     from engine.cli.output import parse_assignments
 
     config: dict = parse_assignments(cli.args.set)
     if cli.args.secret_stdin:
-        config[cli.args.secret_stdin] = sys.stdin.readline().rstrip("\n")
+        from engine.cli.inputs import read_line
+
+        config[cli.args.secret_stdin] = read_line("--secret-stdin")
     return config
 
 
-def create_conn(cli) -> None:  # type: ignore[no-untyped-def]
+def create_conn(cli: Cli) -> None:
     from engine.cli.output import emit
 
     a = cli.args
@@ -88,7 +93,7 @@ def create_conn(cli) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def update_conn(cli) -> None:  # type: ignore[no-untyped-def]
+def update_conn(cli: Cli) -> None:
     from engine.cli.output import emit
 
     a = cli.args
@@ -104,32 +109,33 @@ def update_conn(cli) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def delete_conn(cli) -> None:  # type: ignore[no-untyped-def]
+def delete_conn(cli: Cli) -> None:
     from engine.cli.output import emit
 
     cli.services.connections.delete(cli.actor, cli.args.name)
     emit(cli, {"deleted": cli.args.name})
 
 
-def list_conn(cli) -> None:  # type: ignore[no-untyped-def]
+def list_conn(cli: Cli) -> None:
     from engine.cli.output import emit
 
     emit(cli, cli.services.connections.list(cli.actor, cli.args.workspace), COLUMNS)
 
 
-def show_conn(cli) -> None:  # type: ignore[no-untyped-def]
+def show_conn(cli: Cli) -> None:
     from engine.cli.output import emit
 
     emit(cli, cli.services.connections.get(cli.actor, cli.args.name))
 
 
-def list_types(cli) -> None:  # type: ignore[no-untyped-def]
+def list_types(cli: Cli) -> None:
+    from engine.backends import kinds
     from engine.cli.output import emit
-    from engine.connection_types import TYPES
 
     rows = [
         {
-            "type": t,
+            "type": kind.name,
+            "role": kind.role,
             "field": f.name,
             "kind": f.kind,
             "required": f.required,
@@ -137,16 +143,16 @@ def list_types(cli) -> None:  # type: ignore[no-untyped-def]
             "secret": f.secret,
             "help": f.help,
         }
-        for t, fields in TYPES.items()
-        for f in fields
+        for kind in kinds.all_kinds().values()
+        for f in kind.all_fields
     ]
-    emit(cli, rows, ["type", "field", "kind", "required", "default", "secret", "help"])
+    emit(cli, rows, ["type", "role", "field", "kind", "required", "default", "secret", "help"])
 
 
 HEALTH_COLUMNS = ["name", "type", "ok", "latency_ms", "version", "error_kind", "detail"]
 
 
-def test_conn(cli) -> int:  # type: ignore[no-untyped-def]
+def test_conn(cli: Cli) -> int:
     from engine.cli.output import emit
 
     health = cli.services.health

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.cli.runtime import Cli
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -18,14 +22,21 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     cur.set_defaults(handler=current)
 
 
-def _database(cli):  # type: ignore[no-untyped-def]
+def _database(cli: Cli, changes: bool = True):
     from engine.db import Database
+    from engine.errors import PermissionDenied
+
+    if changes and cli.settings.read_only:  # no actor yet: the schema may not exist
+        raise PermissionDenied(
+            f"read-only session: db {cli.args.verb} changes the metadata database's schema, "
+            "and this session (--read-only) changes nothing"
+        )
 
     cli.settings.data_dir.mkdir(parents=True, exist_ok=True)
     return Database(cli.settings.effective_database_url)
 
 
-def upgrade(cli) -> None:  # type: ignore[no-untyped-def]
+def upgrade(cli: Cli) -> None:
     from engine.cli.output import emit
     from engine.db import current_revision
 
@@ -37,7 +48,7 @@ def upgrade(cli) -> None:  # type: ignore[no-untyped-def]
         db.dispose()
 
 
-def downgrade(cli) -> None:  # type: ignore[no-untyped-def]
+def downgrade(cli: Cli) -> None:
     from engine.cli.output import emit
     from engine.db import current_revision, downgrade
 
@@ -49,11 +60,11 @@ def downgrade(cli) -> None:  # type: ignore[no-untyped-def]
         db.dispose()
 
 
-def current(cli) -> None:  # type: ignore[no-untyped-def]
+def current(cli: Cli) -> None:
     from engine.cli.output import emit
     from engine.db import current_revision, head_revision
 
-    db = _database(cli)
+    db = _database(cli, changes=False)
     try:
         emit(cli, {"revision": current_revision(db.engine), "head": head_revision()})
     finally:

@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.cli.runtime import Cli
+    from engine.views import ScheduleSpec
+
+from engine.cli.inputs import whole
+from engine.run_states import Trigger
+
+# The jobs table's INTEGER columns.
+MAX_INT = 2_147_483_647
 
 COLUMNS = ["name", "type", "connection", "version", "schedule", "last_run_state", "upstream"]
 
@@ -34,22 +45,28 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         p.add_argument(
             "--param",
             action="append",
-            metavar="NAME=DEFAULT",
-            help="a parameter and its default ({{ params.NAME }})",
+            metavar="NAME[:TYPE]=DEFAULT",
+            help="a parameter, its type (string, int, number, date, bool, identifier; "
+            "default string) and its default ({{ params.NAME }})",
         )
         p.add_argument("--app-file", help="spark: main application file (.py or .jar)")
         p.add_argument("--main-class")
-        p.add_argument("--arg", action="append", metavar="ARG", help="spark: an argument")
+        p.add_argument(
+            "--arg",
+            action="append",
+            metavar="ARG",
+            help="spark: an argument (may start with -, e.g. --arg --ds)",
+        )
         p.add_argument("--conf", action="append", metavar="KEY=VALUE", help="spark conf")
         p.add_argument("--image")
         for key in ("driver-cores", "executor-cores", "executor-instances"):
-            p.add_argument(f"--{key}", type=int)
+            p.add_argument(f"--{key}", type=whole(1, MAX_INT))
         p.add_argument("--driver-memory")
         p.add_argument("--executor-memory")
-        p.add_argument("--timeout", type=int, dest="timeout_seconds")
-        p.add_argument("--retries", type=int, dest="max_retries")
-        p.add_argument("--retry-backoff", type=int, dest="retry_backoff_seconds")
-        p.add_argument("--max-concurrent", type=int, dest="max_concurrent_runs")
+        p.add_argument("--timeout", type=whole(1, MAX_INT), dest="timeout_seconds")
+        p.add_argument("--retries", type=whole(0, MAX_INT), dest="max_retries")
+        p.add_argument("--retry-backoff", type=whole(0, MAX_INT), dest="retry_backoff_seconds")
+        p.add_argument("--max-concurrent", type=whole(1, MAX_INT), dest="max_concurrent_runs")
         p.add_argument("--upstream", action="append", help="a job that must succeed first")
         p.add_argument("--description")
         p.add_argument("--cron", help="schedule: 5-field cron, or 6 with seconds first")
@@ -85,20 +102,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         p.set_defaults(handler=pause_job, paused=verb == "pause")
 
 
-def _definition(a, creating: bool) -> dict:  # type: ignore[no-untyped-def]
-    from pathlib import Path
-
+def _definition(a, creating: bool) -> dict:
+    from engine.cli.inputs import read_text
     from engine.cli.output import parse_assignments
-    from engine.errors import ValidationError
 
     d: dict = {}
     if a.sql_file:
-        try:
-            d["sql"] = Path(a.sql_file).read_text()
-        except OSError as exc:
-            raise ValidationError(
-                f"cannot read {a.sql_file}: {exc.strerror}", "--sql-file"
-            ) from None
+        d["sql"] = read_text(a.sql_file, "--sql-file")
     elif a.sql:
         d["sql"] = a.sql
     if a.target_table:
@@ -106,7 +116,7 @@ def _definition(a, creating: bool) -> dict:  # type: ignore[no-untyped-def]
     if a.mode:
         d["mode"] = a.mode
     if a.param:
-        d["params"] = parse_assignments(a.param, "--param")
+        d["params"], d["param_types"] = parse_params(a.param)
     spark = {
         "main_application_file": a.app_file,
         "main_class": a.main_class,
@@ -125,12 +135,49 @@ def _definition(a, creating: bool) -> dict:  # type: ignore[no-untyped-def]
     return d
 
 
-def _settings(a) -> dict:  # type: ignore[no-untyped-def]
+def parse_params(items: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """`NAME[:TYPE]=DEFAULT` options as (defaults, declared types)."""
+    from engine.cli.output import parse_assignments
+
+    defaults: dict[str, str] = {}
+    types: dict[str, str] = {}
+    for key, value in parse_assignments(items, "--param").items():
+        name, sep, kind = key.partition(":")
+        defaults[name.strip()] = value
+        if sep:
+            types[name.strip()] = kind.strip()
+    return defaults, types
+
+
+def join_arg_values(argv: list[str]) -> list[str]:
+    """`--arg VALUE` as `--arg=VALUE` in `job create|edit`, so a Spark argument that starts
+    with `-` (`--arg --ds`, as the README writes it) is a value, not an unknown option."""
+    if "job" not in argv:
+        return argv
+    out: list[str] = []
+    i = argv.index("job")
+    out.extend(argv[: i + 1])
+    rest = argv[i + 1 :]
+    j = 0
+    while j < len(rest):
+        if rest[j] == "--arg" and j + 1 < len(rest):
+            out.append(f"--arg={rest[j + 1]}")
+            j += 2
+            continue
+        if rest[j] == "--":
+            out.extend(rest[j:])
+            break
+        out.append(rest[j])
+        j += 1
+    return out
+
+
+def _settings(a) -> dict:
     keys = ("timeout_seconds", "max_retries", "retry_backoff_seconds", "max_concurrent_runs")
     return {k: getattr(a, k) for k in keys if getattr(a, k) is not None}
 
 
-def create_job(cli) -> None:  # type: ignore[no-untyped-def]
+def create_job(cli: Cli) -> None:
     from engine.cli.output import emit
 
     a = cli.args
@@ -144,14 +191,13 @@ def create_job(cli) -> None:  # type: ignore[no-untyped-def]
         connection=a.connection,
         description=a.description or "",
         upstream=a.upstream or (),
+        schedule=_schedule(a),
         **_settings(a),
     )
-    if a.cron:
-        view = _schedule(cli)
     emit(cli, view)
 
 
-def edit_job(cli) -> None:  # type: ignore[no-untyped-def]
+def edit_job(cli: Cli) -> None:
     from engine.cli.output import emit
 
     a = cli.args
@@ -165,20 +211,19 @@ def edit_job(cli) -> None:  # type: ignore[no-untyped-def]
         connection=a.connection,
         description=a.description,
         upstream=a.upstream,
+        schedule=_schedule(a),
         **_settings(a),
     )
-    if a.cron:
-        view = _schedule(cli)
     emit(cli, view)
 
 
-def show_job(cli) -> None:  # type: ignore[no-untyped-def]
+def show_job(cli: Cli) -> None:
     from engine.cli.output import emit
 
     emit(cli, cli.services.jobs.get(cli.actor, cli.args.workspace, cli.args.name))
 
 
-def list_jobs(cli) -> None:  # type: ignore[no-untyped-def]
+def list_jobs(cli: Cli) -> None:
     from engine.cli.output import emit, to_data
 
     jobs = cli.services.jobs.list(cli.actor, cli.args.workspace)
@@ -201,14 +246,14 @@ def list_jobs(cli) -> None:  # type: ignore[no-untyped-def]
     emit(cli, rows, COLUMNS)
 
 
-def pause_job(cli) -> None:  # type: ignore[no-untyped-def]
+def pause_job(cli: Cli) -> None:
     from engine.cli.output import emit
 
     a = cli.args
     emit(cli, cli.services.jobs.pause(cli.actor, a.workspace, a.name, a.paused))
 
 
-def run_job(cli) -> int:  # type: ignore[no-untyped-def]
+def run_job(cli: Cli) -> int:
     from engine.cli.output import emit, parse_assignments
     from engine.cli.run import follow
 
@@ -218,7 +263,7 @@ def run_job(cli) -> int:  # type: ignore[no-untyped-def]
         a.workspace,
         a.name,
         parameters=parse_assignments(a.param, "--param") or None,
-        trigger="cli",
+        trigger=Trigger.CLI,
         logical_date=a.logical_date,
     )
     if not a.wait:
@@ -227,15 +272,12 @@ def run_job(cli) -> int:  # type: ignore[no-untyped-def]
     return follow(cli, run.id, run_engine=True)
 
 
-def _schedule(cli):  # type: ignore[no-untyped-def]
-    a = cli.args
-    return cli.services.jobs.set_schedule(
-        cli.actor,
-        a.workspace,
-        a.name,
-        a.cron,
-        timezone=a.timezone,
-        catchup=a.catchup,
-        overlap=a.overlap,
-        paused=a.paused,
+def _schedule(a: argparse.Namespace) -> ScheduleSpec | None:
+    """The schedule the flags ask for (None without --cron), saved with the job's change."""
+    from engine.views import ScheduleSpec
+
+    if not a.cron:
+        return None
+    return ScheduleSpec(
+        a.cron, timezone=a.timezone, catchup=a.catchup, overlap=a.overlap, paused=a.paused
     )

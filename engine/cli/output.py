@@ -1,4 +1,9 @@
-"""Printing results: aligned tables for people, JSON for scripts (`--json`)."""
+"""Printing results: aligned tables for people, JSON for scripts (`--json`).
+
+Names, descriptions, errors and cell values come from users, jobs and backends: a table or
+a record prints them through `plain` (engine/text.py), so no control sequence in them
+reaches the terminal. JSON needs nothing more: `json.dump` writes every control character
+as a `\\u` escape."""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from engine.text import plain
 
 
 def to_data(value: Any) -> Any:
@@ -31,6 +38,10 @@ def print_json(value: Any) -> None:
 
 
 def _cell(value: Any) -> str:
+    return plain(_text(value))
+
+
+def _text(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
@@ -38,9 +49,9 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
-        return ",".join(_cell(v) for v in value)
+        return ",".join(_text(v) for v in value)
     if isinstance(value, dict):
-        return " ".join(f"{k}={_cell(v)}" for k, v in value.items())
+        return " ".join(f"{k}={_text(v)}" for k, v in value.items())
     return str(value)
 
 
@@ -49,7 +60,7 @@ def print_table(rows: Iterable[Any], columns: Sequence[str]) -> None:
         [_cell(to_data(r).get(c) if not isinstance(r, dict) else r.get(c)) for c in columns]
         for r in rows
     ]
-    headers = [c.upper() for c in columns]
+    headers = [plain(c.upper()) for c in columns]
     widths = [max([len(h)] + [len(row[i]) for row in data]) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for row in data:
@@ -60,7 +71,7 @@ def print_record(record: Any) -> None:
     data = to_data(record)
     width = max((len(k) for k in data), default=0)
     for key, value in data.items():
-        print(f"{key.ljust(width)}  {_cell(value)}")
+        print(f"{plain(key).ljust(width)}  {_cell(value)}")
 
 
 def emit(cli: Any, value: Any, columns: Sequence[str] | None = None) -> None:

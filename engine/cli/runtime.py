@@ -6,21 +6,18 @@ import argparse
 import os
 import sys
 import traceback
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import SadeemError
+from engine.context import os_username
+from engine.errors import PermissionDenied, SadeemError, ValidationError
+from engine.text import plain
 
 if TYPE_CHECKING:
     from engine.app import Services
     from engine.context import Actor
     from engine.settings import Settings
-
-
-def os_username() -> str:
-    import getpass
-
-    return getpass.getuser()
 
 
 class Cli:
@@ -39,6 +36,7 @@ class Cli:
             "data_dir": getattr(self.args, "data_dir", None),
             "database_url": getattr(self.args, "database_url", None),
             "read_only": True if getattr(self.args, "read_only", False) else None,
+            "server": getattr(self.args, "server", None),
         }
         config_file = getattr(self.args, "config_file", None)
         from pathlib import Path
@@ -46,31 +44,78 @@ class Cli:
         return load_settings(overrides, config_file=Path(config_file) if config_file else None)
 
     @property
+    def remote(self) -> bool:
+        """A server is set and the command is not one the engine host runs itself
+        (`engine serve` is the server)."""
+        return bool(self.settings.server) and not getattr(self.args, "local", False)
+
+    @property
     def services(self) -> Services:
         if self._services is None:
-            from engine.app import open_engine
+            if self.remote:
+                from typing import cast
 
-            self._services = open_engine(self.settings)
+                from engine.client import RemoteServices
+
+                # The same verbs over the socket; nothing here opens the DB or the key.
+                self._services = cast("Services", RemoteServices(self.settings))
+            else:
+                from engine.app import open_engine
+
+                self._services = open_engine(self.settings)
         return self._services
 
     @cached_property
     def actor(self) -> Actor:
-        """The OS user (registered on first use), or a local user after a password login."""
-        from engine.context import Actor
+        """The real uid's OS account (registered on first use), or a local user after a
+        password login. Never an environment variable: those are the caller's to set."""
+        login = getattr(self.args, "login", None)
+        if self.remote:
+            # Who acts is the server's to say (the socket's peer); this stands for "me".
+            from engine.context import Actor
 
+            if login:
+                raise ValidationError(
+                    "not with --server: the engine knows you by your OS account", "--login"
+                )
+            return Actor("", "cli", read_only=self.settings.read_only)
         if self.settings.auth == "password":
-            username = os.environ.get("SADEEM_USER") or os_username()
-            password = os.environ.get("SADEEM_PASSWORD")
-            if password is None:
-                if not sys.stdin.isatty():
-                    raise SadeemError("password login: set SADEEM_PASSWORD or use a terminal")
-                import getpass
-
-                password = getpass.getpass(f"password for {username}: ")
-            return self.services.users.login(username, password, source="cli")
-        actor = Actor(os_username(), "cli")
+            username = login or os_username()
+            password = self.login_password(username)
+            actor = self.services.users.login(username, password, source="cli")
+            return replace(actor, read_only=self.settings.read_only)
+        actor = self.os_actor("cli")
         self.services.users.register(actor)
         return actor
+
+    def os_actor(self, source: str) -> Actor:
+        """auth = "os": the real uid's account; a login flag is a mistake worth a line."""
+        from engine.context import Actor
+
+        if getattr(self.args, "login", None) or getattr(self.args, "login_password_stdin", False):
+            raise ValidationError(
+                'only with auth = "password"; with auth = "os" you act as your OS account',
+                field="--login",
+            )
+        return Actor(os_username(), source, read_only=self.settings.read_only)
+
+    def login_password(self, username: str) -> str:
+        """The login password: stdin's first line with --login-password-stdin, else a prompt
+        on the terminal (/dev/tty, so stdin stays free for `--password-stdin` data).
+
+        No environment variable: it would sit in /proc/PID/environ and shell history."""
+        if getattr(self.args, "login_password_stdin", False):
+            return sys.stdin.readline().rstrip("\n")
+        try:
+            os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+        except OSError:
+            raise PermissionDenied(
+                "password login needs a terminal; without one, give the password on "
+                "standard input with --login-password-stdin"
+            ) from None
+        import getpass
+
+        return getpass.getpass(f"password for {username}: ")
 
     def close(self) -> None:
         if self._services is not None:
@@ -90,7 +135,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except SadeemError as exc:
         if getattr(args, "debug", False):
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {plain(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -100,6 +145,12 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except Exception as exc:
         if getattr(args, "debug", False):
             traceback.print_exc()
+        from engine.errors import from_environment
+
+        known = from_environment(exc)  # a full disk or a lost database is not a bug
+        if known is not None:
+            print(f"error: {plain(str(known))}", file=sys.stderr)
+            return known.exit_code
         print(
             f"error: internal error ({exc.__class__.__name__}); run with --debug for details",
             file=sys.stderr,
@@ -109,13 +160,19 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         cli.close()
 
 
-def open_console(cli: Cli) -> int:
-    """`sadeem` with no command opens the console (help until the console exists)."""
-    try:
-        from tui.main import run_console
-    except ImportError:
-        from engine.cli.main import build_parser
+CONSOLE_ENTRY_POINTS = "sadeem.console"  # pyproject: [project.entry-points."sadeem.console"]
 
-        build_parser().print_help()
-        return 0
-    return run_console(cli)
+
+def open_console(cli: Cli) -> int:
+    """`sadeem` with no command opens the console, found through its entry point: the engine
+    never imports `tui` (a layer contract), so a headless install simply has none."""
+    from importlib.metadata import entry_points
+
+    found = entry_points(group=CONSOLE_ENTRY_POINTS, name="console")
+    if not found:
+        raise SadeemError(
+            f"the console is not installed (no {CONSOLE_ENTRY_POINTS!r} entry point): "
+            "reinstall Sadeem with `pip install -e .`, or use a command (sadeem --help)"
+        )
+    run_console = next(iter(found)).load()
+    return int(run_console(cli))

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.cli.runtime import Cli
 
 COLUMNS = ["username", "platform_role", "is_active", "has_password", "workspaces"]
 
@@ -39,6 +43,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     update.add_argument("--display-name")
     update.set_defaults(handler=update_user)
 
+    boot = verbs.add_parser(
+        "bootstrap",
+        parents=[common],
+        help="the first admin of a password site (root or the data dir's owner)",
+    )
+    boot.add_argument("username")
+    boot.add_argument("--password-stdin", action="store_true")
+    boot.set_defaults(handler=bootstrap_user)
+
     passwd = verbs.add_parser("passwd", parents=[common], help="set a password (stdin or prompt)")
     passwd.add_argument("username")
     passwd.add_argument("--password-stdin", action="store_true")
@@ -59,15 +72,16 @@ def _read_password(from_stdin: bool) -> str:
     return first
 
 
-def create_user(cli) -> None:  # type: ignore[no-untyped-def]
+def create_user(cli: Cli) -> None:
     from engine.cli.output import emit
 
     a = cli.args
+    actor = cli.actor  # log in first: with --login-password-stdin, its line comes first
     password = _read_password(True) if a.password_stdin else None
     emit(
         cli,
         cli.services.users.create(
-            cli.actor,
+            actor,
             a.username,
             platform_role="admin" if a.admin else "user",
             password=password,
@@ -76,25 +90,25 @@ def create_user(cli) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def list_users(cli) -> None:  # type: ignore[no-untyped-def]
+def list_users(cli: Cli) -> None:
     from engine.cli.output import emit
 
     emit(cli, cli.services.users.list(cli.actor), COLUMNS)
 
 
-def show_user(cli) -> None:  # type: ignore[no-untyped-def]
+def show_user(cli: Cli) -> None:
     from engine.cli.output import emit
 
     emit(cli, cli.services.users.get(cli.actor, cli.args.username))
 
 
-def whoami_user(cli) -> None:  # type: ignore[no-untyped-def]
+def whoami_user(cli: Cli) -> None:
     from engine.cli.output import emit
 
     emit(cli, cli.services.users.whoami(cli.actor))
 
 
-def update_user(cli) -> None:  # type: ignore[no-untyped-def]
+def update_user(cli: Cli) -> None:
     from engine.cli.output import emit
 
     a = cli.args
@@ -111,10 +125,21 @@ def update_user(cli) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def passwd_user(cli) -> None:  # type: ignore[no-untyped-def]
+def passwd_user(cli: Cli) -> None:
     from engine.cli.output import emit
 
     cli.services.users.set_password(
         cli.actor, cli.args.username, _read_password(cli.args.password_stdin)
     )
     emit(cli, {"password_set": cli.args.username})
+
+
+def bootstrap_user(cli: Cli) -> None:
+    """No login: nobody can log in yet. The service checks the real uid and the site."""
+    import os
+
+    from engine.cli.output import emit
+
+    password = _read_password(cli.args.password_stdin)
+    view = cli.services.users.bootstrap(cli.args.username, password, uid=os.getuid())
+    emit(cli, view)

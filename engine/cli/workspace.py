@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.cli.runtime import Cli
 
 COLUMNS = ["name", "bucket", "prefix", "layers", "archived", "created_by", "description"]
 
@@ -73,7 +77,7 @@ def _defaults_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sql-connection", help="trino/duckdb connection for its SQL")
 
 
-def create_ws(cli) -> None:  # type: ignore[no-untyped-def]
+def create_ws(cli: Cli) -> None:
     from engine.cli.output import emit
 
     a = cli.args
@@ -91,19 +95,19 @@ def create_ws(cli) -> None:  # type: ignore[no-untyped-def]
     emit(cli, ws)
 
 
-def list_ws(cli) -> None:  # type: ignore[no-untyped-def]
+def list_ws(cli: Cli) -> None:
     from engine.cli.output import emit
 
     emit(cli, cli.services.workspaces.list(cli.actor, include_archived=cli.args.all), COLUMNS)
 
 
-def show_ws(cli) -> None:  # type: ignore[no-untyped-def]
+def show_ws(cli: Cli) -> None:
     from engine.cli.output import emit
 
     emit(cli, cli.services.workspaces.get(cli.actor, cli.args.name))
 
 
-def update_ws(cli) -> None:  # type: ignore[no-untyped-def]
+def update_ws(cli: Cli) -> None:
     from engine.cli.output import emit
 
     a = cli.args
@@ -120,33 +124,33 @@ def update_ws(cli) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def archive_ws(cli) -> None:  # type: ignore[no-untyped-def]
+def archive_ws(cli: Cli) -> None:
     from engine.cli.output import emit
 
     emit(cli, cli.services.workspaces.archive(cli.actor, cli.args.name))
 
 
-def list_members(cli) -> None:  # type: ignore[no-untyped-def]
+def list_members(cli: Cli) -> None:
     from engine.cli.output import emit
 
     emit(cli, cli.services.workspaces.members(cli.actor, cli.args.name), ["username", "role"])
 
 
-def add_member(cli) -> None:  # type: ignore[no-untyped-def]
+def add_member(cli: Cli) -> None:
     from engine.cli.output import emit
 
     a = cli.args
     emit(cli, cli.services.workspaces.add_member(cli.actor, a.name, a.username, a.role))
 
 
-def remove_member(cli) -> None:  # type: ignore[no-untyped-def]
+def remove_member(cli: Cli) -> None:
     from engine.cli.output import emit
 
     cli.services.workspaces.remove_member(cli.actor, cli.args.name, cli.args.username)
     emit(cli, {"removed": cli.args.username, "workspace": cli.args.name})
 
 
-def provision_ws(cli) -> int:  # type: ignore[no-untyped-def]
+def provision_ws(cli: Cli) -> int:
     from engine.cli.output import emit
 
     svc = cli.services.provisioning
@@ -155,7 +159,7 @@ def provision_ws(cli) -> int:  # type: ignore[no-untyped-def]
     return 0 if plan.complete or not cli.args.apply else 1
 
 
-def check_ws(cli) -> int:  # type: ignore[no-untyped-def]
+def check_ws(cli: Cli) -> int:
     import sys
 
     from engine.cli.output import emit
