@@ -5,35 +5,48 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static, Tree
 
-from tui.panes.base import Pane
+from engine.text import plain
+from tui.panes.base import Pane, literal
+from tui.session import Session
 from tui.widgets.grid import GridPlaceholder, show_arrow
 
 SAMPLE_ROWS = 200
 
 
-class CatalogPane(Pane):
+class CatalogPane(Pane[list[str]]):
     TITLE = "Catalog"
     KEY = "catalog"
     BINDINGS = [
-        Binding("enter", "open", "Open"),
-        Binding("i", "insert", "Insert name into SQL"),
-        Binding("s", "sample_snapshot", "Rows as of snapshot"),
-        Binding("r", "reload", "Reload"),
+        Binding("enter", "open", "Open", id="catalog.open"),
+        Binding("i", "insert", "Insert name into SQL", id="catalog.insert"),
+        Binding("s", "sample_snapshot", "Rows as of snapshot", id="catalog.sample_snapshot"),
+        Binding("r", "reload", "Reload", id="catalog.reload"),
     ]
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._table: str | None = None
-        self._filter = ""
+    COMPONENT_CLASSES = {"catalog--column-type"}  # a column's type beside its name
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    class InsertName(Message):
+        """The operator asked for `ident` (a namespace, table or column) in the editor."""
+
+        def __init__(self, ident: str) -> None:
+            super().__init__()
+            self.ident = ident
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        super().__init__(session, **kwargs)
+        self._table: str | None = None
+
+    def compose(self) -> ComposeResult:
         yield Static(self.TITLE, classes="pane-title")
         with Horizontal():
-            tree: Tree[dict] = Tree("catalog", id="catalog-tree")
+            tree: Tree[dict[str, Any]] = Tree("catalog", id="catalog-tree")
             tree.show_root = False
             yield tree
             with Vertical(id="catalog-detail"):
@@ -46,21 +59,26 @@ class CatalogPane(Pane):
             "snapshot", "parent", "committed", "operation", "records"
         )
 
-    def load(self) -> Any:
-        ws = self.ctx.workspace
-        return self.ctx.s.catalog.namespaces(self.ctx.actor, ws) if ws else []
+    def load(self) -> list[str]:
+        # One listing of the workspace's catalog (no table metadata, no Iceberg client):
+        # its namespaces are the tree's first level.
+        ws = self.session.workspace
+        return list(self.session.s.catalog.listing(self.session.actor, ws)) if ws else []
 
-    def show(self, data: Any) -> None:
-        tree = self.query_one(Tree)
+    def show(self, data: list[str]) -> None:
+        tree: Tree[dict[str, Any]] = self.query_one(Tree)
         tree.clear()
         for ns in data:
             if self._filter and self._filter not in ns:
                 continue
-            tree.root.add(ns, data={"kind": "namespace", "name": ns}, allow_expand=True)
+            tree.root.add(
+                Text(plain(ns)), data={"kind": "namespace", "name": ns}, allow_expand=True
+            )
         tree.root.expand()
+        self.paint_title()
 
     def apply_filter(self, text: str) -> None:
-        self._filter = text
+        super().apply_filter(text)
         self.reload()
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
@@ -69,26 +87,34 @@ class CatalogPane(Pane):
         if node.children or data.get("kind") not in ("namespace", "table"):
             return
         if data["kind"] == "namespace":
+            # Listed when expanded (one query), so a table created meanwhile shows.
             self.in_thread(
-                lambda: self.ctx.s.catalog.tables(self.ctx.actor, data["name"]),
+                lambda: self.session.s.catalog.namespace_listing(self.session.actor, data["name"]),
                 lambda tables: self._add_tables(node, data["name"], tables),
             )
         else:
+            # Columns only: read once per table version (the listing's), not the snapshots.
             self.in_thread(
-                lambda: self.ctx.s.catalog.table(self.ctx.actor, data["name"]),
-                lambda info: self._add_columns(node, info),
+                lambda: self.session.s.catalog.columns(
+                    self.session.actor, data["name"], data.get("version")
+                ),
+                lambda columns: self._add_columns(node, columns),
             )
 
-    def _add_tables(self, node: Any, namespace: str, tables: list[str]) -> None:
-        for table in tables:
+    def _add_tables(self, node: Any, namespace: str, tables: dict[str, str | None]) -> None:
+        for table, version in tables.items():
             node.add(
-                table, data={"kind": "table", "name": f"{namespace}.{table}"}, allow_expand=True
+                Text(plain(table)),
+                data={"kind": "table", "name": f"{namespace}.{table}", "version": version},
+                allow_expand=True,
             )
 
-    def _add_columns(self, node: Any, info: Any) -> None:
-        for col in info.columns:
+    def _add_columns(self, node: Any, columns: Any) -> None:
+        type_style = self.get_component_rich_style("catalog--column-type", partial=True)
+        for col in columns:
             node.add_leaf(
-                f"{col.name}  [dim]{col.type}[/dim]", data={"kind": "column", "name": col.name}
+                Text.assemble(plain(col.name), "  ", (plain(col.type), type_style)),
+                data={"kind": "column", "name": col.name},
             )
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
@@ -106,24 +132,27 @@ class CatalogPane(Pane):
 
     def open_table(self, ident: str) -> None:
         self._table = ident
-        svc, actor = self.ctx.s, self.ctx.actor
+        svc, actor = self.session.s, self.session.actor
         self.in_thread(
             lambda: (
                 svc.catalog.table(actor, ident),
                 svc.catalog.sample(actor, ident, SAMPLE_ROWS),
             ),
             self._show_table,
+            group="table",
         )
 
     async def _show_table(self, result: Any) -> None:
         info, sample = result
         props = "  ".join(f"{k}={v}" for k, v in sorted(info.properties.items())) or "-"
         cols = "\n".join(f"  {c.field_id:>3}  {c.name:<24} {c.type}" for c in info.columns)
+        # Everything but the labels is the table's own (names, properties): literal.
         self.query_one("#table-info", Static).update(
-            f"[b]{info.identifier}[/b]  {info.location}\n"
+            f"[b]{literal(info.identifier)}[/b]  {literal(info.location)}\n"
             f"records {info.total_records}  files {info.data_files}  bytes {info.total_bytes}\n"
-            f"partitioned by: {', '.join(info.partition_spec) or '-'}  "
-            f"sorted by: {', '.join(info.sort_order) or '-'}\n{cols}\nproperties: {props}"
+            f"partitioned by: {literal(', '.join(info.partition_spec) or '-')}  "
+            f"sorted by: {literal(', '.join(info.sort_order) or '-')}\n{literal(cols)}\n"
+            f"properties: {literal(props)}"
         )
         snaps = self.query_one("#snapshots", DataTable)
         snaps.clear()
@@ -132,8 +161,8 @@ class CatalogPane(Pane):
                 str(s.snapshot_id),
                 str(s.parent_id or "-"),
                 s.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
-                s.operation or "-",
-                s.summary.get("total-records", "-"),
+                literal(s.operation or "-"),
+                literal(s.summary.get("total-records", "-")),
                 key=str(s.snapshot_id),
             )
         await self._show_sample(sample)
@@ -145,19 +174,25 @@ class CatalogPane(Pane):
         snaps = self.query_one("#snapshots", DataTable)
         if not self._table or snaps.row_count == 0:
             return
-        snap = int(snaps.coordinate_to_cell_key(snaps.cursor_coordinate).row_key.value)
+        key = snaps.coordinate_to_cell_key(snaps.cursor_coordinate).row_key.value
+        if key is None:
+            return
+        snap = int(key)
         ident = self._table
         self.in_thread(
-            lambda: self.ctx.s.catalog.sample(self.ctx.actor, ident, SAMPLE_ROWS, snapshot_id=snap),
+            lambda: self.session.s.catalog.sample(
+                self.session.actor, ident, SAMPLE_ROWS, snapshot_id=snap
+            ),
             self._show_sample,
             success=f"{ident} as of snapshot {snap}",
+            group="table",
         )
 
     def action_insert(self) -> None:
         node = self.query_one(Tree).cursor_node
         data = (node.data or {}) if node else {}
         if data.get("name"):
-            self.app.insert_into_editor(data["name"])  # type: ignore[attr-defined]
+            self.post_message(self.InsertName(data["name"]))
 
     def action_reload(self) -> None:
         self.reload()

@@ -2,46 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual.binding import Binding
 
 from engine import connection_types as ct
-from tui.panes.base import ListPane
-from tui.widgets.form import FormField, FormScreen
+from engine.text import plain
+from tui.panes.base import Change, ListPane
+from tui.session import Session, abandonable
+from tui.widgets.form import FormField, FormScreen, confirm
+
+if TYPE_CHECKING:
+    from engine.views import ConnectionView
 
 
-class ConnectionsPane(ListPane):
+class ConnectionsPane(ListPane["ConnectionView"]):
     TITLE = "Connections"
     KEY = "connections"
     COLUMNS = ("name", "type", "workspace", "config", "test")
     BINDINGS = [
-        Binding("t", "test", "Test"),
-        Binding("n", "create", "New"),
-        Binding("d", "delete", "Delete"),
+        Binding("t", "test", "Test", id="connections.test"),
+        Change("n", "create", "New", id="connections.create"),
+        Change("d", "delete", "Delete", id="connections.delete"),
     ]
+    COMPONENT_CLASSES = {"check--ok", "check--failed"}  # a test's outcome (app.tcss)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.results: dict[str, str] = {}
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        super().__init__(session, **kwargs)
+        self.results: dict[str, str | Text] = {}
 
-    def load(self) -> Any:
-        return self.ctx.s.connections.list(self.ctx.actor)
+    def load(self) -> Sequence[ConnectionView]:
+        return self.session.s.connections.list(self.session.actor)
 
-    def rows(self, data: Any) -> list[tuple[str, list[Any]]]:
-        return [
-            (
+    def row(self, c: ConnectionView) -> tuple[str, list[Any]]:
+        return (
+            c.name,
+            [
                 c.name,
-                [
-                    c.name,
-                    c.type,
-                    c.workspace,
-                    " ".join(f"{k}={v}" for k, v in c.config.items())[:80],
-                    self.results.get(c.name),
-                ],
-            )
-            for c in data
-        ]
+                c.type,
+                c.workspace,
+                # Whole: a cut config hid its last fields (verify_tls among them).
+                " ".join(f"{k}={v}" for k, v in c.config.items()),
+                self.results.get(c.name),
+            ],
+        )
 
     def action_test(self) -> None:
         name = self.selected_key()
@@ -51,19 +57,20 @@ class ConnectionsPane(ListPane):
         self.reload()
 
         def done(h: Any) -> None:
-            self.results[name] = (
-                f"[green]ok[/] {h.version or ''} {h.latency_ms or 0:.0f} ms"
-                if h.ok
-                else f"[red]{h.error_kind}[/] {h.detail[:60]}"
-            )
+            ok = f" {h.version or ''} {h.latency_ms or 0:.0f} ms"
+            detail = ok if h.ok else f" {h.detail[:60]}"
+            outcome = "ok" if h.ok else "failed"
+            style = self.get_component_rich_style(f"check--{outcome}", partial=True)
+            status = Text("ok" if h.ok else plain(h.error_kind), style)
+            self.results[name] = Text.assemble(status, plain(detail))
             self.reload()
 
-        self.in_thread(lambda: self.ctx.s.health.test(self.ctx.actor, name), done)
+        # A server that never answers holds the probe to its deadline; quitting does not wait.
+        self.in_thread(
+            lambda: abandonable(lambda: self.session.s.health.test(self.session.actor, name)), done
+        )
 
     def action_create(self) -> None:
-        if not self.may_change():
-            return
-
         def choose(values: dict[str, str]) -> Any:
             ct.fields_of(values["type"].strip())  # a clear error for an unknown type
             return values
@@ -73,10 +80,11 @@ class ConnectionsPane(ListPane):
                 "New connection",
                 [
                     FormField("name", "Name"),
-                    FormField("type", f"Type ({', '.join(sorted(ct.TYPES))})"),
+                    FormField("type", f"Type ({', '.join(ct.type_names())})"),
                     FormField("workspace", "Owning workspace (empty: platform)"),
                 ],
                 choose,
+                verb="Next",
             ),
             self._config_form,
         )
@@ -95,7 +103,7 @@ class ConnectionsPane(ListPane):
             )
             for f in ct.fields_of(conn_type)
         ]
-        svc, actor = self.ctx.s, self.ctx.actor
+        svc, actor = self.session.s, self.session.actor
 
         def submit(values: dict[str, str]) -> Any:
             config = {k: v for k, v in values.items() if v != ""}
@@ -109,15 +117,18 @@ class ConnectionsPane(ListPane):
             return f"connection {first['name']} created"
 
         self.app.push_screen(
-            FormScreen(f"{conn_type} connection", fields, submit),
-            lambda msg: msg and (self.app.notify(str(msg)), self.reload()),
+            FormScreen(f"{conn_type} connection", fields, submit, verb="Create"),
+            self.answered(),
         )
 
     def action_delete(self) -> None:
         name = self.selected_key()
-        if name and self.may_change():
-            self.in_thread(
-                lambda: self.ctx.s.connections.delete(self.ctx.actor, name),
-                lambda _r: self.reload(),
-                success=f"{name} deleted",
+        if name:
+            confirm(
+                self.app,
+                f"Delete connection {name}?",
+                "Delete",
+                lambda: self.session.s.connections.delete(self.session.actor, name),
+                self.answered(f"{name} deleted"),
+                intro="Jobs and workspaces that use it stop working until it is replaced.",
             )

@@ -55,6 +55,7 @@ def job_fields(job_type: str, job: Any = None) -> list[FormField]:
     d: dict[str, Any] = dict(job.definition) if job else {}
     sched = job.schedule if job else None
     head = [] if job else [FormField("name", "Name")]
+    head.append(FormField("description", "Description", job.description if job else ""))
     if job_type == "sql":
         body = [
             FormField(
@@ -142,7 +143,7 @@ def definition_of(job_type: str, v: dict[str, str]) -> dict[str, Any]:
 
 
 def save_job(
-    svc: Any, actor: Any, ws: str, job_type: str, v: dict[str, str], job: Any = None
+    svc: Any, actor: Any, ws: str | None, job_type: str, v: dict[str, str], job: Any = None
 ) -> str:
     """Create (job is None) or edit the job, then its schedule; returns what was done."""
     definition = definition_of(job_type, v)
@@ -152,6 +153,15 @@ def save_job(
         "timeout_seconds": parse_int(v["timeout_seconds"], "timeout_seconds"),
     }
     cron, tz = v["cron"].strip(), v["timezone"].strip() or "UTC"
+    from engine.views import ScheduleSpec
+
+    old = job.schedule if job else None
+    # Saved with the job in one transaction: a bad cron must not leave a job without it.
+    schedule = (
+        ScheduleSpec(cron, timezone=tz)
+        if cron and (old is None or (old.cron, old.timezone) != (cron, tz))
+        else None
+    )
     if job is None:
         name = v["name"].strip()
         svc.jobs.create(
@@ -161,7 +171,9 @@ def save_job(
             job_type,
             definition,
             connection=v["connection"].strip() or None,
+            description=v["description"],
             upstream=upstream,
+            schedule=schedule,
             **limits,
         )
     else:
@@ -174,10 +186,9 @@ def save_job(
             name,
             definition={**removed, **definition} if removed else definition,
             connection=v["connection"].strip() or None,
+            description=v["description"],
             upstream=upstream,
+            schedule=schedule,
             **limits,
         )
-    sched = job.schedule if job else None
-    if cron and (sched is None or (sched.cron, sched.timezone) != (cron, tz)):
-        svc.jobs.set_schedule(actor, ws, name, cron, timezone=tz)
     return f"job {name} {'saved' if job else 'created'}"

@@ -2,64 +2,70 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
+from textual.message import Message
 
-from tui.panes.base import ListPane
+from tui.panes.base import Change, ListPane
 from tui.panes.job_form import job_fields, save_job
 from tui.widgets.form import FormField, FormScreen
 
+if TYPE_CHECKING:
+    from engine.views import JobView
 
-class JobsPane(ListPane):
+
+class JobsPane(ListPane["JobView"]):
     TITLE = "Jobs"
     KEY = "jobs"
     COLUMNS = ("name", "type", "version", "schedule", "next fire", "last run", "upstream")
     ENTER_ACTION = "runs"
+    LIVE_SECONDS = 2.0  # runs end, schedules fire, others edit: the list follows
     BINDINGS = [
-        Binding("r", "run", "Run now"),
-        Binding("n", "create", "New SQL job"),
-        Binding("S", "create_spark", "New Spark job"),
-        Binding("e", "edit", "Edit"),
-        Binding("p", "pause", "Pause/resume"),
-        Binding("enter", "runs", "Its runs"),
+        Change("r", "run", "Run now", id="jobs.run"),
+        Change("n", "create", "New SQL job", id="jobs.create"),
+        Change("S", "create_spark", "New Spark job", id="jobs.create_spark"),
+        Change("e", "edit", "Edit", id="jobs.edit"),
+        Change("p", "pause", "Pause/resume", id="jobs.pause"),
+        Binding("enter", "runs", "Its runs", id="jobs.runs"),
     ]
 
-    def load(self) -> Any:
-        ws = self.ctx.workspace
-        return self.ctx.s.jobs.list(self.ctx.actor, ws) if ws else []
+    class ShowRuns(Message):
+        """The operator asked for the runs of `job` (Enter on its row)."""
 
-    def rows(self, data: Any) -> list[tuple[str, list[Any]]]:
-        out = []
-        for j in data:
-            sched = j.schedule
-            out.append(
-                (
-                    j.name,
-                    [
-                        j.name,
-                        j.type,
-                        j.version,
-                        f"{sched.cron} {sched.timezone}{' (paused)' if sched.paused else ''}"
-                        if sched
-                        else None,
-                        sched.next_fire.strftime("%Y-%m-%d %H:%M")
-                        if sched and sched.next_fire
-                        else None,
-                        j.last_run_state,
-                        ",".join(j.upstream) or None,
-                    ],
-                )
-            )
-        return out
+        def __init__(self, job: str) -> None:
+            super().__init__()
+            self.job = job
+
+    def load(self) -> Sequence[JobView]:
+        ws = self.session.workspace
+        return self.session.s.jobs.list(self.session.actor, ws) if ws else []
+
+    def row(self, j: JobView) -> tuple[str, list[Any]]:
+        sched = j.schedule
+        return (
+            j.name,
+            [
+                j.name,
+                j.type,
+                j.version,
+                f"{sched.cron} {sched.timezone}{' (paused)' if sched.paused else ''}"
+                if sched
+                else None,
+                sched.next_fire.strftime("%Y-%m-%d %H:%M") if sched and sched.next_fire else None,
+                j.last_run_state,
+                ",".join(j.upstream) or None,
+            ],
+        )
 
     def action_run(self) -> None:
         name = self.selected_key()
-        if not name or not self.may_change():
+        if not name:
             return
-        svc, actor, ws = self.ctx.s, self.ctx.actor, self.ctx.workspace
+        svc, actor, ws = self.session.s, self.session.actor, self.session.workspace
 
-        def ask(job: Any) -> None:
+        def ask(job: JobView) -> None:
             params = job.definition.get("params") or {}
 
             def submit(values: dict[str, str]) -> Any:
@@ -68,46 +74,45 @@ class JobsPane(ListPane):
                 return f"run {run.id} of {name} queued"
 
             fields = [FormField(k, f"parameter {k}", str(v)) for k, v in params.items()]
-            self._open_form(FormScreen(f"Run {name} now", fields, submit))
+            self._open_form(FormScreen(f"Run {name} now", fields, submit, verb="Run"))
 
         self.in_thread(lambda: svc.jobs.get(actor, ws, name), ask)
 
     def _open_form(self, form: FormScreen) -> None:
-        self.app.push_screen(form, lambda msg: msg and (self.app.notify(str(msg)), self.reload()))
+        self.app.push_screen(form, self.answered())
 
-    def _job_form(self, job_type: str, job: Any = None) -> None:
-        svc, actor, ws = self.ctx.s, self.ctx.actor, self.ctx.workspace
+    def _job_form(self, job_type: str, job: JobView | None = None) -> None:
+        svc, actor, ws = self.session.s, self.session.actor, self.session.workspace
         title = f"Edit {job_type} job {job.name}" if job else f"New {job_type} job"
         self._open_form(
             FormScreen(
                 title,
                 job_fields(job_type, job),
                 lambda v: save_job(svc, actor, ws, job_type, v, job),
+                verb="Save" if job else "Create",
             )
         )
 
     def action_create(self) -> None:
-        if self.may_change():
-            self._job_form("sql")
+        self._job_form("sql")
 
     def action_create_spark(self) -> None:
-        if self.may_change():
-            self._job_form("spark")
+        self._job_form("spark")
 
     def action_edit(self) -> None:
         name = self.selected_key()
-        if not name or not self.may_change():
+        if not name:
             return
         self.in_thread(
-            lambda: self.ctx.s.jobs.get(self.ctx.actor, self.ctx.workspace, name),
+            lambda: self.session.s.jobs.get(self.session.actor, self.session.workspace, name),
             lambda job: self._job_form(job.type, job),
         )
 
     def action_pause(self) -> None:
         name = self.selected_key()
-        if not name or not self.may_change():
+        if not name:
             return
-        svc, actor, ws = self.ctx.s, self.ctx.actor, self.ctx.workspace
+        svc, actor, ws = self.session.s, self.session.actor, self.session.workspace
 
         def toggle() -> str:
             job = svc.jobs.get(actor, ws, name)
@@ -115,9 +120,9 @@ class JobsPane(ListPane):
             svc.jobs.pause(actor, ws, name, paused)
             return f"{name} {'paused' if paused else 'resumed'}"
 
-        self.in_thread(toggle, lambda msg: (self.app.notify(msg), self.reload()))
+        self.in_thread(toggle, self.answered())
 
     def action_runs(self) -> None:
         name = self.selected_key()
         if name:
-            self.app.show_pane("runs", job=name)  # type: ignore[attr-defined]
+            self.post_message(self.ShowRuns(name))

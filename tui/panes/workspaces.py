@@ -2,56 +2,64 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
+from textual.message import Message
 
-from tui.panes.base import ListPane
+from tui.panes.base import Change, ListPane
 from tui.widgets.form import FormField, FormScreen
 
+if TYPE_CHECKING:
+    from engine.views import WorkspaceView
 
-class WorkspacesPane(ListPane):
+
+class WorkspacesPane(ListPane["WorkspaceView"]):
     TITLE = "Workspaces"
     KEY = "workspaces"
     COLUMNS = ("name", "layers", "prefix", "members", "description")
     ENTER_ACTION = "switch"
     BINDINGS = [
-        Binding("enter", "switch", "Switch"),
-        Binding("n", "create", "New"),
-        Binding("p", "provision", "Provision"),
-        Binding("x", "archive", "Archive"),
-        Binding("c", "check", "Separation check"),
+        Binding("enter", "switch", "Switch", id="workspaces.switch"),
+        Change("n", "create", "New", id="workspaces.create"),
+        Change("p", "provision", "Provision", id="workspaces.provision"),
+        Change("x", "archive", "Archive", id="workspaces.archive"),
+        Binding("c", "check", "Separation check", id="workspaces.check"),
     ]
 
-    def load(self) -> Any:
-        return self.ctx.s.workspaces.list(self.ctx.actor)
+    class Switched(Message):
+        """The operator chose `workspace` (Enter): the app switches once the engine says
+        it exists, then this pane shows it as the current one."""
 
-    def rows(self, data: Any) -> list[tuple[str, list[Any]]]:
-        current = self.ctx.workspace
-        return [
-            (
-                w.name,
-                [
-                    ("● " if w.name == current else "  ") + w.name,
-                    ",".join(w.layers),
-                    f"{w.bucket}/{w.prefix}",
-                    " ".join(f"{m.username}:{m.role}" for m in w.members),
-                    w.description,
-                ],
-            )
-            for w in data
-        ]
+        def __init__(self, pane: WorkspacesPane, workspace: str) -> None:
+            super().__init__()
+            self.pane = pane
+            self.workspace = workspace
+
+    def load(self) -> Sequence[WorkspaceView]:
+        return self.session.s.workspaces.list(self.session.actor)
+
+    def row(self, w: WorkspaceView) -> tuple[str, list[Any]]:
+        current = self.session.workspace
+        return (
+            w.name,
+            [
+                ("● " if w.name == current else "  ") + w.name,
+                ",".join(w.layers),
+                f"{w.bucket}/{w.prefix}",
+                " ".join(f"{m.username}:{m.role}" for m in w.members),
+                w.description,
+            ],
+        )
 
     def action_switch(self) -> None:
         key = self.selected_key()
         if key:
-            self.app.switch_workspace(key)  # type: ignore[attr-defined]
-            self.reload()
+            self.post_message(self.Switched(self, key))
 
     def action_create(self) -> None:
-        if not self.may_change():
-            return
-        svc, actor = self.ctx.s, self.ctx.actor
+        svc, actor = self.session.s, self.session.actor
 
         def submit(values: dict[str, str]) -> Any:
             ws = svc.workspaces.create(
@@ -72,44 +80,52 @@ class WorkspacesPane(ListPane):
                     FormField("description", "Description"),
                 ],
                 submit,
+                verb="Create",
             ),
             created,
         )
 
     def _confirm_plan(self, plan: Any) -> None:
-        svc, actor = self.ctx.s, self.ctx.actor
+        svc, actor = self.session.s, self.session.actor
         lines = "\n".join(f"  {s.kind:<10} {s.target:<40} {s.state}" for s in plan.steps)
 
         def submit(_values: dict[str, str]) -> Any:
             return svc.provisioning.apply(actor, plan.workspace)
 
         self.app.push_screen(
-            FormScreen(f"Provision {plan.workspace}: apply this plan?", [], submit, intro=lines),
-            lambda done: done and self.app.notify(f"{plan.workspace} provisioned"),
+            FormScreen(
+                f"Provision {plan.workspace}: apply this plan?",
+                [],
+                submit,
+                verb="Provision",
+                intro=lines,
+            ),
+            self.answered(f"{plan.workspace} provisioned", reload=False),
         )
 
     def action_provision(self) -> None:
         key = self.selected_key()
-        if key and self.may_change():
+        if key:
             self.in_thread(
-                lambda: self.ctx.s.provisioning.plan(self.ctx.actor, key),
+                lambda: self.session.s.provisioning.plan(self.session.actor, key),
                 self._confirm_plan,
             )
 
     def action_archive(self) -> None:
         key = self.selected_key()
-        if not key or not self.may_change():
+        if not key:
             return
         # Archiving cannot be undone, so a stray `x` only opens the question.
         self.app.push_screen(
             FormScreen(
                 f"Archive {key}?",
                 [],
-                lambda _values: self.ctx.s.workspaces.archive(self.ctx.actor, key),
+                lambda _values: self.session.s.workspaces.archive(self.session.actor, key),
+                verb="Archive",
                 intro="Its tables and history stay readable; it accepts no change again.\n"
                 "ctrl+s archives, Esc keeps it as it is.",
             ),
-            lambda done: done and (self.app.notify(f"{key} archived"), self.reload()),
+            self.answered(f"{key} archived"),
         )
 
     def action_check(self) -> None:
@@ -126,4 +142,4 @@ class WorkspacesPane(ListPane):
                 f"{key}: {len(found)} violation(s)\n{text}", severity="error", timeout=15
             )
 
-        self.in_thread(lambda: self.ctx.s.separation.check(self.ctx.actor, key), done)
+        self.in_thread(lambda: self.session.s.separation.check(self.session.actor, key), done)

@@ -10,14 +10,22 @@ from typing import Any
 from textual.widget import Widget
 from textual.widgets import Static
 
+from engine.text import plain
+
 
 def preload() -> None:
-    """Import the grid in a worker, so the first result does not pay ~0.5 s on the UI."""
-    import textual_fastdatatable  # noqa: F401
+    """Import the grid in a worker, so the first result does not pay ~0.5 s on the UI;
+    pyarrow.compute too (~0.3 s): embedded, DuckDB has loaded it by then, but a console on
+    a server gets its rows from an Arrow IPC stream, which does not."""
+    result_backend()
 
 
 class GridPlaceholder(Static, can_focus=True):
     """Where a grid will be; says what fills it."""
+
+
+def _plain(value: Any) -> Any:
+    return plain(value) if isinstance(value, str) else value
 
 
 @cache
@@ -33,6 +41,15 @@ def result_backend() -> type:
     from textual_fastdatatable.format import measure_width
 
     class ResultBackend(ArrowBackend):
+        """Text cells are shown with their control characters removed (engine/text.py):
+        done per cell as the grid draws it, not over the table (a copy of every string)."""
+
+        def get_row_at(self, index: int) -> list[Any]:
+            return [_plain(v) for v in super().get_row_at(index)]
+
+        def get_cell_at(self, row_index: int, column_index: int) -> Any:
+            return _plain(super().get_cell_at(row_index, column_index))
+
         def _measure(self, arr: Any) -> int:
             kind = arr.type
             if pt.is_integer(kind) or pt.is_floating(kind) or pt.is_decimal(kind):
@@ -55,16 +72,24 @@ async def show_arrow(
     columns from the first backend, so a result with fewer columns crashed the console.
     `keep_position`: the table extends the one shown (the rest of a result arriving), so
     the cursor and scroll stay where the operator left them. Focus moves with the grid."""
+    from rich.text import Text
     from textual_fastdatatable import DataTable as ArrowTable
 
     current = host.query_one(f"#{grid_id}")
     position = None
     if keep_position and isinstance(current, ArrowTable):
         position = (current.cursor_coordinate, current.scroll_offset)
-    grid = ArrowTable(id=grid_id, backend=result_backend()(table), **options)
+    # Values and column names are data: shown as they are, never parsed as markup.
+    grid = ArrowTable(
+        id=grid_id,
+        backend=result_backend()(table),
+        column_labels=[Text(plain(name)) for name in table.column_names],
+        render_markup=False,
+        **options,
+    )
     had_focus = current.has_focus
     parent = current.parent
-    assert parent is not None
+    assert isinstance(parent, Widget)
     index = list(parent.children).index(current)
     await current.remove()  # first: two widgets may not share the id
     after = list(parent.children)

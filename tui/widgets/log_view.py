@@ -1,18 +1,23 @@
 """A run log that stays responsive at 100k+ lines: lines are kept as strings and only the
 rows on screen are rendered (RichLog renders every line on write: ~0.2 ms a line on the UI
 thread, so a busy Spark driver froze the console). Wrap, timestamps and search highlights
-are applied at render time, so toggling them costs nothing."""
+are applied at render time, so toggling them costs nothing. Lines are untrusted (a job
+writes them): segments reach the terminal as they are, so control sequences are removed
+on the way in (engine/text.py `plain`)."""
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from datetime import datetime
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from engine.text import plain
 
 MATCH = Style(color="black", bgcolor="yellow")
 CURRENT = Style(color="black", bgcolor="dark_orange", bold=True)
@@ -23,7 +28,7 @@ class LogView(ScrollView, can_focus=True):
 
     DEFAULT_CSS = "LogView { background: $surface; }"
 
-    def __init__(self, max_lines: int = 500_000, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, max_lines: int = 500_000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.lines: list[str] = []
         self.times: list[datetime | None] = []
@@ -42,7 +47,8 @@ class LogView(ScrollView, can_focus=True):
 
     def write_lines(self, lines: list[str], at: datetime | None = None) -> None:
         first = len(self.lines)
-        lines = [s.expandtabs(4) if "\t" in s else s for s in lines]  # a tab is one char
+        # A tab is one char here, but not on screen; an ESC would act on the terminal.
+        lines = [plain(s.expandtabs(4) if "\t" in s else s) for s in lines]
         self.lines.extend(lines)
         self.times.extend([at] * len(lines))
         self._widest = max([self._widest, *(len(s) for s in lines)])
@@ -143,27 +149,27 @@ class LogView(ScrollView, can_focus=True):
     # Keys scroll at once, as in less or k9s: an animated scroll over SSH sends a frame per
     # step and keeps the key's effect waiting on the animation.
 
-    def action_scroll_up(self) -> None:  # type: ignore[override]
+    def action_scroll_up(self) -> None:
         self.follow = False
         self.scroll_up(animate=False)
 
-    def action_page_up(self) -> None:  # type: ignore[override]
+    def action_page_up(self) -> None:
         self.follow = False
         self.scroll_page_up(animate=False)
 
-    def action_scroll_home(self) -> None:  # type: ignore[override]
+    def action_scroll_home(self) -> None:
         self.follow = False
         self.scroll_home(animate=False)
 
-    def action_scroll_down(self) -> None:  # type: ignore[override]
+    def action_scroll_down(self) -> None:
         self.scroll_down(animate=False)
         self.follow = self.scroll_target_y >= self.max_scroll_y
 
-    def action_page_down(self) -> None:  # type: ignore[override]
+    def action_page_down(self) -> None:
         self.scroll_page_down(animate=False)
         self.follow = self.scroll_target_y >= self.max_scroll_y
 
-    def action_scroll_end(self) -> None:  # type: ignore[override]
+    def action_scroll_end(self) -> None:
         self.follow = True
         self.scroll_end(animate=False)
 
