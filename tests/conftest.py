@@ -12,8 +12,12 @@ from tests.fixtures.postgres import postgres_url  # noqa: F401 - re-exported fix
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """No test reads or writes the real user's config or data dir."""
+    """No test reads or writes the real user's config or data dir, or the machine's
+    /etc/sadeem/config.toml (tests that need a system config write their own)."""
+    import engine.settings
+
     home = tmp_path_factory.mktemp("home")
+    monkeypatch.setattr(engine.settings, "SYSTEM_CONFIG_PATH", home / "etc-sadeem-config.toml")
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     for var in (
@@ -24,8 +28,11 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         "SADEEM_CONFIG",
         "SADEEM_USER",
         "SADEEM_PASSWORD",
+        "SADEEM_SERVER",
     ):
         monkeypatch.delenv(var, raising=False)
+    # `engine serve` listens on a socket: each test's own, never the machine's /run/sadeem.
+    monkeypatch.setenv("SADEEM_SOCKET", str(home / "engine.sock"))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

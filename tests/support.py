@@ -33,3 +33,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def every_row(services) -> dict[str, list]:
+    """Every row of every metadata table, to prove a refused action changed nothing.
+    History rows are written off a statement's path: the pending ones land first."""
+    from sqlalchemy import select
+
+    from engine.models import Base
+
+    if "sql" in services._built:
+        services.sql.flush_history()
+    with services.db.session() as s:
+        return {
+            t.name: sorted(map(tuple, s.execute(select(t)).all()), key=repr)
+            for t in Base.metadata.sorted_tables
+        }

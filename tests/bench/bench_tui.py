@@ -209,7 +209,7 @@ def child_sadeem_keys(data_dir: str) -> None:
         async with app.run_test(size=SIZE) as pilot:
             await frame
             await _until(pilot, lambda: app.ready, "the engine to open")
-            services, actor = cli.services, app.ctx.actor
+            services, actor = cli.services, app.session.actor
             if opened.get("engine") is not None:  # the run must stay live while logs arrive
                 opened.pop("engine").stop(grace_s=2)
             chatty = f"chatty_{os.getpid()}"  # a data dir may be measured more than once
@@ -226,7 +226,7 @@ def child_sadeem_keys(data_dir: str) -> None:
                         ),
                     )
 
-            await app.push_screen(RunScreen(app.ctx, run.id))
+            await app.push_screen(RunScreen(app.session, run.id))
             await pilot.pause(0.2)
 
             # Latency is from the key event entering the app to the log's action running

@@ -139,9 +139,10 @@ def test_provision_check_and_connection_test_cli(demo_dir, capsys):
     code, out, _ = run(capsys, "workspace", "create", "other", *d)
     code, out, _ = run(capsys, "workspace", "provision", "other", "--apply", *d)
     assert code == 0
-    code, out, _err = run(
+    code, out, err = run(
         capsys, "sql", "-w", "other", *d, "-e", "SELECT * FROM demo_gold.top_meters"
     )
-    assert code == 0  # admins may cross; the check below is what reports it for jobs
+    # Each workspace's embedded DuckDB reads only its own workspace: admins too.
+    assert code == 4 and "separation rule" in err and "'demo'" in err
     code, out, _ = run(capsys, "connection", "test", "--json", *d)
     assert code == 0 and all(h["ok"] for h in json.loads(out))

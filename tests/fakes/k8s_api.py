@@ -5,12 +5,14 @@ Implements: `GET /version`; create/get/list/delete/merge-patch of
 `sparkoperator.k8s.io/v1beta2` sparkapplications (201 with uid/resourceVersion/creation
 timestamp, 404 and 409 as `Status` objects), merge-patch of `/status`, `?watch=true` as a
 chunked stream of JSON lines honouring `resourceVersion`, `fieldSelector=metadata.name=`
-and `timeoutSeconds`, pod logs as text/plain (with `follow`), bearer-token auth (401) and
-forbidden namespaces (403). Tests play the operator by calling `set_state` and `append_log`.
+and `timeoutSeconds`, pod logs as text/plain (with `follow`), core/v1 Secrets by GET
+(`data` base64-encoded, 404 `Status` when absent), bearer-token auth (401) and forbidden
+namespaces (403). Tests play the operator by calling `set_state` and `append_log`.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -65,6 +67,7 @@ class FakeKubernetes:
         self.events: list[tuple[int, str, dict[str, Any]]] = []
         self.logs: dict[tuple[str, str], list[str]] = {}
         self.finished_pods: set[tuple[str, str]] = set()
+        self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
         self.rv = 100
         self.cond = threading.Condition()
         self._server = _Server(("127.0.0.1", 0), _handler(self))
@@ -124,6 +127,24 @@ class FakeKubernetes:
 
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.objects.get((namespace, name))
+
+    def add_secret(self, namespace: str, name: str, data: dict[str, str]) -> None:
+        """An Opaque Secret as the API server keeps it: values base64 in `data`."""
+        with self.cond:
+            self.rv += 1
+            self.secrets[(namespace, name)] = {
+                "kind": "Secret",
+                "apiVersion": "v1",
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "uid": str(uuid.uuid4()),
+                    "resourceVersion": str(self.rv),
+                    "creationTimestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
+                "type": "Opaque",
+                "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+            }
 
 
 def _handler(fake: FakeKubernetes) -> type[BaseHTTPRequestHandler]:
@@ -201,6 +222,17 @@ def _handler(fake: FakeKubernetes) -> type[BaseHTTPRequestHandler]:
                     )
                 else:
                     self._json(200, obj)
+                return
+            if m := re.fullmatch(
+                r"/api/v1/namespaces/([a-z0-9-]+)/secrets/([a-z0-9.-]+)", url.path
+            ):
+                if not self._guard(m.group(1)):
+                    return
+                secret = fake.secrets.get((m.group(1), m.group(2)))
+                if secret is None:
+                    self._json(404, _status(404, "NotFound", f'secrets "{m.group(2)}" not found'))
+                else:
+                    self._json(200, secret)
                 return
             if m := re.fullmatch(
                 r"/api/v1/namespaces/([a-z0-9-]+)/pods/([a-z0-9.-]+)/log", url.path
@@ -298,7 +330,10 @@ def _handler(fake: FakeKubernetes) -> type[BaseHTTPRequestHandler]:
 
         def do_PATCH(self) -> None:
             m = re.fullmatch(GROUP_PATH + "/([a-z0-9.-]+)(/status)?", urlparse(self.path).path)
-            if not m or not self._guard(m.group(1)):
+            if not m:  # not a valid object name: no such object, as the API server says
+                self._json(404, _status(404, "NotFound", "not found"))
+                return
+            if not self._guard(m.group(1)):
                 return
             if "merge-patch" not in self.headers.get("Content-Type", ""):
                 self._json(415, _status(415, "UnsupportedMediaType", "use merge-patch+json"))
@@ -320,7 +355,10 @@ def _handler(fake: FakeKubernetes) -> type[BaseHTTPRequestHandler]:
 
         def do_DELETE(self) -> None:
             m = re.fullmatch(GROUP_PATH + "/([a-z0-9.-]+)", urlparse(self.path).path)
-            if not m or not self._guard(m.group(1)):
+            if not m:
+                self._json(404, _status(404, "NotFound", "not found"))
+                return
+            if not self._guard(m.group(1)):
                 return
             with fake.cond:
                 obj = fake.objects.pop((m.group(1), m.group(2)), None)

@@ -6,14 +6,23 @@ What it implements, as Trino does: `POST /v1/statement` (reads the X-Trino-* hea
 signatures, `data` in pages, errors as Trino's error JSON with `errorLocation`, `DELETE` on
 a nextUri cancels (the query ends USER_CANCELED), `GET /v1/query/{id}` for the state of any
 query (also after the client went away: queries live on the server, not in a connection),
-`GET /v1/info`, and HTTP basic auth answering 401. It understands a tiny language:
+`GET /v1/info`, HTTP basic auth answering 401, and user impersonation as current Trino
+checks it (io.trino.server.QuerySessionSupplier): the session user is `X-Trino-User`, the
+principal is the basic-auth user; when the two differ on an authenticated server the
+access control must allow the principal to impersonate the user, else the query fails when
+it is dispatched (POST answers QUEUED, the next page is FAILED with PERMISSION_DENIED
+"Access Denied: User P cannot impersonate user U"). Without authentication there is no
+principal to check, as in Trino. Every request's headers are recorded (`requests`), the
+Authorization header as the principal it names, never the password. It understands a tiny
+language:
 
     SELECT 1                       one bigint row
     SELECT * FROM range(N)         N rows of bigint `value`, paged
     SELECT sleep(S)                runs S seconds of server time, then one row
     SELECT fail('message')         fails with GENERIC_USER_ERROR at runtime
     CREATE TABLE ... / INSERT ...  an update with updateCount
-Anything else is a SYNTAX_ERROR at line 1 of the first unknown word.
+    TYPED_SQL                      one row of typed literals, encoded as Trino sends them
+Anything else is a SYNTAX_ERROR at the first unknown word or unmatched `)`.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,10 +44,22 @@ PAGE_ROWS = 1000
 
 
 @dataclass
+class FakeRequest:
+    """One HTTP request as the server saw it (Authorization reduced to its principal)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    principal: str | None
+
+
+@dataclass
 class FakeQuery:
     id: str
     sql: str
     headers: dict[str, str]
+    user: str = ""  # the session user (X-Trino-User)
+    principal: str | None = None  # who authenticated (basic auth), when the server checks
     columns: list[dict[str, Any]] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
     duration_s: float = 0.0  # server time the query needs before it finishes
@@ -60,6 +82,33 @@ def _bigint(name: str) -> dict[str, Any]:
     return {"name": name, "type": "bigint", "typeSignature": {"rawType": "bigint", "arguments": []}}
 
 
+# Literals of the types the backend converts, as real Trino types and encodes them in JSON
+# (varchar(1), timestamp(0), decimal(4,2); decimals and timestamps travel as text).
+TYPED_SQL = (
+    "SELECT 'a' AS s, DOUBLE '1.5' AS d, true AS b, DATE '2026-11-24' AS day, "
+    "TIMESTAMP '2026-11-24 10:30:00' AS ts, DECIMAL '12.34' AS amount, "
+    "CAST(NULL AS BIGINT) AS missing"
+)
+
+
+def _typed(name: str, raw: str, *args: int) -> dict[str, Any]:
+    shown = f"{raw}({','.join(map(str, args))})" if args else raw
+    signature = {"rawType": raw, "arguments": [{"kind": "LONG", "value": a} for a in args]}
+    return {"name": name, "type": shown, "typeSignature": signature}
+
+
+TYPED_COLUMNS = [
+    _typed("s", "varchar", 1),
+    _typed("d", "double"),
+    _typed("b", "boolean"),
+    _typed("day", "date"),
+    _typed("ts", "timestamp", 0),
+    _typed("amount", "decimal", 4, 2),
+    _typed("missing", "bigint"),
+]
+TYPED_ROW = ["a", 1.5, True, "2026-11-24", "2026-11-24 10:30:00", "12.34", None]
+
+
 def _syntax_error(sql: str) -> dict[str, Any]:
     known = {
         "select",
@@ -76,10 +125,12 @@ def _syntax_error(sql: str) -> dict[str, Any]:
         "where",
         "1",
     }
+    depth = 0
     for line_no, line in enumerate(sql.splitlines() or [""], start=1):
         for m in re.finditer(r"[A-Za-z_][A-Za-z0-9_]*|\S", line):
             word = m.group().lower()
-            if word not in known and not word.isdigit() and word not in ",()*;.'=":
+            depth += {"(": 1, ")": -1}.get(word, 0)
+            if depth < 0 or (word not in known and not word.isdigit() and word not in ",()*;.'="):
                 return _error(
                     f"line {line_no}:{m.start() + 1}: mismatched input '{m.group()}'",
                     "SYNTAX_ERROR",
@@ -113,6 +164,8 @@ def plan(sql: str) -> dict[str, Any]:
     if m := re.fullmatch(r"select \* from range\((\d+)\)", low):
         n = int(m.group(1))
         return {"columns": [_bigint("value")], "rows": [[i] for i in range(n)]}
+    if " ".join(text.split()) == TYPED_SQL:
+        return {"columns": TYPED_COLUMNS, "rows": [TYPED_ROW]}
     if m := re.fullmatch(r"select sleep\((\d+(?:\.\d+)?)\)", low):
         return {"columns": [_bigint("slept")], "rows": [[1]], "duration_s": float(m.group(1))}
     if m := re.fullmatch(r"select fail\('([^']*)'\)", text, re.I):
@@ -134,11 +187,19 @@ class FakeTrino:
     """The server; `start()` returns it listening on 127.0.0.1 and a free port."""
 
     def __init__(
-        self, password: str | None = None, user: str = "admin", tls_dir: Path | None = None
+        self,
+        password: str | None = None,
+        user: str = "admin",
+        tls_dir: Path | None = None,
+        may_impersonate: Collection[str] | None = None,
     ) -> None:
         self.queries: dict[str, FakeQuery] = {}
         self.password = password
         self.user = user
+        # Trino's impersonation rules for `user`: None lets it act as anyone (a rule `.*`);
+        # a collection only as those users (an empty one: as nobody but itself).
+        self.may_impersonate = None if may_impersonate is None else frozenset(may_impersonate)
+        self.requests: list[FakeRequest] = []
         self.deletes: list[str] = []
         self.lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _handler(self))
@@ -237,7 +298,24 @@ def _handler(fake: FakeTrino) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _principal(self) -> str | None:
+            """The basic-auth user this request names (whether or not its password is right)."""
+            value = self.headers.get("Authorization", "")
+            if not value.startswith("Basic "):
+                return None
+            try:
+                return base64.b64decode(value[6:]).decode().split(":", 1)[0]
+            except ValueError:
+                return None
+
         def _authorized(self) -> bool:
+            headers = {
+                k.lower(): v for k, v in self.headers.items() if k.lower() != "authorization"
+            }
+            with fake.lock:
+                fake.requests.append(
+                    FakeRequest(self.command, self.path, headers, self._principal())
+                )
             if fake.password is None:
                 return True
             expected = base64.b64encode(f"{fake.user}:{fake.password}".encode()).decode()
@@ -245,6 +323,18 @@ def _handler(fake: FakeTrino) -> type[BaseHTTPRequestHandler]:
                 return True
             self._send(401, None, {"WWW-Authenticate": 'Basic realm="Trino"'})
             return False
+
+        def _impersonation_error(self, user: str) -> dict[str, Any] | None:
+            """Trino's check when the session user is not the authenticated one."""
+            if fake.password is None or user == fake.user:
+                return None  # no authenticated identity, or no impersonation
+            if fake.may_impersonate is None or user in fake.may_impersonate:
+                return None
+            return _error(
+                f"Access Denied: User {fake.user} cannot impersonate user {user}",
+                "PERMISSION_DENIED",
+                "USER_ERROR",
+            )
 
         def do_POST(self) -> None:
             if not self._authorized():
@@ -254,15 +344,19 @@ def _handler(fake: FakeTrino) -> type[BaseHTTPRequestHandler]:
             if self.path != "/v1/statement":
                 self._send(404, {"error": "not found"})
                 return
-            if not self.headers.get("X-Trino-User"):
+            user = self.headers.get("X-Trino-User")
+            if not user:
                 self._send(400, None)
                 return
             qid = time.strftime("%Y%m%d_%H%M%S_") + uuid.uuid4().hex[:5] + "_fake"
+            denied = self._impersonation_error(user)
             q = FakeQuery(
                 qid,
                 sql,
                 {k: v for k, v in self.headers.items() if k.lower().startswith("x-trino")},
-                **plan(sql),
+                user=user,
+                principal=fake.user if fake.password is not None else None,
+                **({"error": denied} if denied else plan(sql)),
             )
             with fake.lock:
                 fake.queries[qid] = q

@@ -15,21 +15,27 @@ ANA = Actor("ana", "tui")
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("demo-template")
-    svc = open_engine(Settings(data_dir=path))
+def demo_paths(tmp_path_factory) -> tuple[Path, Path]:
+    """(live, pristine): the demo is built at `live` and kept as `pristine`. Each test gets
+    `live` back as it was: the catalog holds absolute file paths, and the embedded engine
+    reads only files under the workspace's own prefix, so a copy elsewhere would not do."""
+    base = tmp_path_factory.mktemp("demo")
+    live, pristine = base / "live", base / "pristine"
+    svc = open_engine(Settings(data_dir=live))
     svc.users.register(ANA)
     svc.demo.run(ANA, "demo")
     svc.close()
-    return path
+    shutil.copytree(live, pristine)
+    return live, pristine
 
 
 @pytest.fixture
-def services(demo_template, tmp_path):
-    """A private copy of the demo data dir (tests change it)."""
-    data = tmp_path / "data"
-    shutil.copytree(demo_template, data)
-    svc = open_engine(Settings(data_dir=data))
+def services(demo_paths):
+    """The demo data dir as it was built (tests change it)."""
+    live, pristine = demo_paths
+    shutil.rmtree(live)
+    shutil.copytree(pristine, live)
+    svc = open_engine(Settings(data_dir=live))
     yield svc
     svc.close()
 

@@ -1,5 +1,6 @@
 """SparkOperatorBackend with the real kubernetes client against the fake API server in
-tests/fakes (no Kubernetes API server can run on this machine)."""
+tests/fakes (no Kubernetes API server can run on this machine). What every BatchBackend
+does (states, cancel, timeouts, re-attaching by id) is in tests/engine/backends/behaviour/."""
 
 from __future__ import annotations
 
@@ -87,23 +88,6 @@ def test_wait_follows_a_watch_and_logs_stream(backend, fake):
     final = backend.wait("ingest-1", timeout_s=20)
     assert final.state == "succeeded"
     assert list(backend.logs("ingest-1")) == ["starting", "wrote 11216 rows", "done"]
-
-
-def test_wait_times_out_while_running(backend, fake):
-    backend.submit(SPEC)
-    fake.set_state(NS, "ingest-1", "RUNNING")
-    started = time.monotonic()
-    assert backend.wait("ingest-1", timeout_s=1).state == "running"
-    assert time.monotonic() - started < 10
-
-
-def test_cancel_deletes_and_missing_is_lost(backend, fake):
-    backend.submit(SPEC)
-    backend.cancel("ingest-1")
-    assert fake.get(NS, "ingest-1") is None
-    backend.cancel("ingest-1")  # idempotent
-    lost = backend.status("ingest-1")
-    assert lost.state == "unknown" and "lost" in lost.message
 
 
 def test_auth_forbidden_refused_and_health(fake):

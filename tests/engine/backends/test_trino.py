@@ -1,15 +1,14 @@
 """The Trino backend against the protocol-faithful fake coordinator in tests/fakes (no real
-Trino can run on this machine)."""
+Trino can run on this machine): headers, paging, links, auth. What every SqlBackend does
+(row caps, cancel, errors with positions, state by id) is in tests/engine/backends/behaviour/."""
 
 from __future__ import annotations
-
-import threading
 
 import pytest
 
 from engine.backends.base import QueryContext
 from engine.backends.trino import TrinoBackend
-from engine.errors import BackendError, QueryCancelled, QueryError, ValidationError
+from engine.errors import BackendError, QueryError, ValidationError
 from tests.fakes import trino_server
 from tests.fakes.trino_server import FakeTrino
 
@@ -44,41 +43,6 @@ def test_headers_paging_batches_and_links(backend, fake):
     states = [p.state for p in progress]
     assert states[0] == "QUEUED" and "RUNNING" in states and states[-1] == "FINISHED"
     assert progress[-1].rows == 25000
-
-
-def test_row_cap_then_fetch_more(backend):
-    q = backend.execute("SELECT * FROM range(3500)", CTX)
-    first = q.fetch(1000)
-    assert first.num_rows == 1000 and first.column("value")[0].as_py() == 0
-    rest = q.fetch()
-    assert rest.num_rows == 2500 and rest.column("value")[0].as_py() == 1000
-    assert rest.schema.field("value").type == first.schema.field("value").type
-
-
-def test_cancel_reaches_the_server(backend, fake):
-    q = backend.execute("SELECT sleep(30)", CTX)
-    threading.Timer(0.3, q.cancel).start()
-    with pytest.raises(QueryCancelled):
-        q.fetch()
-    assert q.query_id in fake.deletes
-    assert backend.query_state(q.query_id) == "FAILED"
-
-
-def test_errors_with_position_and_runtime_failures(backend):
-    with pytest.raises(QueryError) as info:
-        backend.execute("SELECT 1,\n  2 +* 3", CTX).fetch()
-    assert (info.value.line, info.value.error_name) == (2, "SYNTAX_ERROR")
-    assert info.value.column == 5
-    with pytest.raises(QueryError, match="disk on fire"):
-        backend.execute("SELECT fail('disk on fire')", CTX).fetch()
-
-
-def test_query_state_for_re_adoption(backend, fake):
-    q = backend.execute("SELECT sleep(0.2)", CTX)
-    assert backend.query_state(q.query_id) in ("QUEUED", "RUNNING")
-    assert q.fetch().num_rows == 1
-    assert backend.query_state(q.query_id) == "FINISHED"
-    assert backend.query_state("no_such_query") is None
 
 
 def test_health_and_connection_failures(backend, tmp_path):
@@ -123,3 +87,74 @@ def test_wrong_password_is_auth_and_never_shown(tmp_path):
 
 def test_fake_pages_like_trino():
     assert trino_server.PAGE_ROWS == 1000  # the paging the tests above rely on
+
+
+def tls_trino(tmp_path, **kwargs) -> FakeTrino:
+    """A fake with password auth for the principal `svc` (Trino takes passwords over TLS)."""
+    return FakeTrino(password="svc-password-3", user="svc", tls_dir=tmp_path, **kwargs).start()
+
+
+def as_principal(server: FakeTrino) -> TrinoBackend:
+    return TrinoBackend(
+        "127.0.0.1",
+        server.port,
+        http_scheme="https",
+        user_default="svc",
+        password="svc-password-3",
+        verify_tls=False,
+    )
+
+
+def test_the_connection_authenticates_and_the_sadeem_user_is_the_session_user(tmp_path):
+    """With a password, every request authenticates as the connection's user while the
+    query runs as the acting user: the principal impersonates, where Trino allows it."""
+    server = tls_trino(tmp_path, may_impersonate={"ana"})
+    try:
+        q = as_principal(server).execute("SELECT * FROM range(2500)", CTX)
+        assert q.fetch().num_rows == 2500
+        ran = server.query(q.query_id)
+        assert (ran.principal, ran.user, ran.state) == ("svc", "ana", "FINISHED")
+        pages = [r for r in server.requests if q.query_id in r.path or r.method == "POST"]
+        assert len(pages) >= 3  # the POST and the pages after it
+        assert {(r.principal, r.headers["x-trino-user"]) for r in pages} == {("svc", "ana")}
+        assert {r.headers["x-trino-client-tags"] for r in pages} == {"batch"}
+    finally:
+        server.stop()
+
+
+def test_refused_impersonation_is_one_clear_line(tmp_path):
+    """Trino refuses when it dispatches the query: PERMISSION_DENIED naming both
+    users. Sadeem says so in one line, with what to change."""
+    server = tls_trino(tmp_path, may_impersonate={"ana"})
+    try:
+        q = as_principal(server).execute("SELECT 1", QueryContext(user="bob"))
+        with pytest.raises(QueryError) as info:
+            q.fetch()
+        message = str(info.value)
+        assert "\n" not in message
+        assert "User svc cannot impersonate user bob" in message
+        assert "impersonation rules" in message
+        assert "svc-password-3" not in message
+        assert server.query(q.query_id).state == "FAILED"
+    finally:
+        server.stop()
+
+
+def test_a_name_that_is_not_header_text_never_reaches_trino(backend, fake):
+    """CR/LF in a user name would add headers of its own: refused before any request."""
+    for ctx, field in [
+        (QueryContext(user="ana\r\nX-Trino-User: admin"), "user"),
+        (QueryContext(user="ana\n"), "user"),
+        (QueryContext(user="ana", client_tags=("batch,admin",)), "client_tags"),
+        (QueryContext(user="ana", client_tags=("x\r\ny",)), "client_tags"),
+    ]:
+        with pytest.raises(ValidationError) as info:
+            backend.execute("SELECT 1", ctx)
+        assert info.value.field == field and "\n" not in str(info.value)
+    assert fake.requests == []
+    with pytest.raises(ValidationError) as info:
+        TrinoBackend("127.0.0.1", fake.port, user_default="svc\r\nX: y")
+    assert info.value.field == "config.user" and "\n" not in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        TrinoBackend("127.0.0.1", fake.port, http_scheme="https", password="pw")
+    assert info.value.field == "config.user"  # whose password it is must be said

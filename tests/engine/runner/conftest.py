@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from engine.models import Base
 from engine.services.runs import TERMINAL
+from tests.support import every_row
 
 
 @pytest.fixture
@@ -58,10 +58,4 @@ def until(
 
 
 def table_rows(services) -> dict:
-    from sqlalchemy import select
-
-    with services.db.session() as s:
-        return {
-            t.name: sorted(map(tuple, s.execute(select(t)).all()), key=repr)
-            for t in Base.metadata.sorted_tables
-        }
+    return every_row(services)

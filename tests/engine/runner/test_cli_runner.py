@@ -35,7 +35,7 @@ def test_job_and_run_verbs(tmp_path, capsys):
         "--sql",
         "SELECT {{ params.n }} AS n",
         "--param",
-        "n=3",
+        "n:int=3",
         "--json",
         *d,
     )

@@ -186,3 +186,36 @@ def test_kill_9_then_another_engine_settles_every_run(postgres_url, tmp_path):
         trino.stop()
         k8s.stop()
         svc.close()
+
+
+def test_a_stop_during_a_claim_leaves_no_run_stranded(lake, admin):
+    """A graceful stop that lands while the dispatcher is claiming (issue 17: `engine stop`
+    under load left 9 runs `running` with nobody on them, "cannot schedule new futures
+    after shutdown"): every run claimed is run to its end or back in the queue."""
+    import threading
+
+    from engine.runner.dispatcher import Dispatcher
+
+    lake.jobs.create(admin, "w", "quick", "sql", {"sql": "SELECT 1 AS x"}, max_concurrent_runs=8)
+    ids = [lake.runs.trigger(admin, "w", "quick").id for _ in range(4)]
+    dispatcher = Dispatcher(lake, "engine-x", max_workers=4, workspace_limit=8)
+    real_claim = lake.runs.claim
+    stopping: list[threading.Thread] = []
+
+    def claim_while_stopping(*args, **kwargs):
+        claimed = real_claim(*args, **kwargs)
+        stopper = threading.Thread(target=dispatcher.stop, args=(10.0,))
+        stopper.start()  # the operator's stop arrives between the claim and the hand-off
+        stopping.append(stopper)
+        stopper.join(0.5)
+        return claimed
+
+    lake.runs.claim = claim_while_stopping
+    try:
+        started = dispatcher.tick()
+    finally:
+        del lake.runs.claim
+    stopping[0].join(15)
+    assert sorted(started) == sorted(ids)
+    states = {lake.runs.get(admin, i).state for i in ids}
+    assert states <= {"succeeded", "queued"}, states

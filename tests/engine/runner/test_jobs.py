@@ -61,3 +61,44 @@ def test_schedule_pause_resume(lake, admin):
     with pytest.raises(Conflict):
         lake.jobs.pause(admin, "w", "j")
     assert not lake.jobs.pause(admin, "w", "j", paused=False).schedule.paused
+
+
+def test_the_jobs_list_shows_each_job_whole_in_a_fixed_number_of_queries(lake, admin):
+    """What the Jobs pane lists (upstream, schedule, connection, the newest run's state)
+    for every job, with as many database statements for 30 jobs as for 3."""
+    from sqlalchemy import event
+
+    lake.jobs.create(admin, "w", "a", "sql", SQL)
+    lake.jobs.create(admin, "w", "b", "sql", SQL, upstream=["a"])
+    lake.jobs.create(admin, "w", "c", "sql", SQL)
+    lake.jobs.set_schedule(admin, "w", "c", "0 3 * * *", timezone="Asia/Riyadh")
+    lake.jobs.edit(admin, "w", "c", definition={"sql": "SELECT 2 AS y"})  # version 2
+    older = lake.runs.trigger(admin, "w", "a")
+    lake.runs.finish(older.id, "failed", error="boom")
+    newer = lake.runs.trigger(admin, "w", "a")
+    lake.runs.finish(newer.id, "succeeded")
+
+    def listed() -> tuple[dict, int]:
+        statements = []
+        hook = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(lake.db.engine, "before_cursor_execute", hook)
+        try:
+            jobs = {j.name: j for j in lake.jobs.list(admin, "w")}
+        finally:
+            event.remove(lake.db.engine, "before_cursor_execute", hook)
+        return jobs, len(statements)
+
+    jobs, few = listed()
+    assert sorted(jobs) == ["a", "b", "c"]
+    assert jobs["a"].last_run_state == "succeeded"  # the newest run, not the first
+    # a succeeded, so its downstream b was queued (the README: downstream jobs start)
+    assert jobs["b"].last_run_state == "queued" and jobs["b"].upstream == ["a"]
+    assert jobs["c"].last_run_state is None
+    assert jobs["a"].upstream == [] and jobs["a"].schedule is None
+    assert jobs["c"].schedule is not None and "0 3 * * *" in str(jobs["c"].schedule)
+    assert jobs["c"].version == 2 and jobs["c"].definition["sql"] == "SELECT 2 AS y"
+    for i in range(27):
+        lake.jobs.create(admin, "w", f"more_{i}", "sql", SQL, upstream=["a"])
+    jobs, many = listed()
+    assert len(jobs) == 30 and jobs["more_26"].upstream == ["a"]
+    assert many == few, f"{few} statements for 3 jobs, {many} for 30"
