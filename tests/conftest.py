@@ -46,11 +46,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def services(db_url: str, tmp_path: Path) -> Iterator:
     """A migrated engine with one platform admin, `admin`."""
-    from engine.app import open_engine
     from engine.context import Actor
     from engine.settings import Settings
+    from engine.wiring import open_services
 
-    svc = open_engine(Settings(data_dir=tmp_path / "data", database_url=db_url), migrate=True)
+    svc = open_services(Settings(data_dir=tmp_path / "data", database_url=db_url), migrate=True)
     svc.users.register(Actor("admin", "test"))  # the first user becomes the admin
     try:
         yield svc

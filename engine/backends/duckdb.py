@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlparse
 
 from engine.backends.base import HealthResult, IcebergWriter, QueryContext, QueryProgress
 from engine.backends.iceberg_stream import streaming_source, view_columns, write_stream
-from engine.backends.kinds import BuildContext, Field, Kind, register
+from engine.backends.kinds import BuildInputs, Field, Kind, register
 from engine.errors import (
     BackendError,
     CatalogUnavailable,
@@ -736,16 +736,18 @@ def _local_path(uri: str) -> str | None:
     return None
 
 
-def _build(config: dict[str, Any], ctx: BuildContext) -> DuckDBBackend:
+def _build(config: dict[str, Any], inputs: BuildInputs) -> DuckDBBackend:
     # Reads and writes the workspace's catalog when that catalog lets an in-process engine
     # commit Iceberg tables; pyiceberg loads with the first statement that names a table.
-    catalog = ctx.catalog.pyiceberg_catalog if isinstance(ctx.catalog, IcebergWriter) else None
+    catalog = (
+        inputs.catalog.pyiceberg_catalog if isinstance(inputs.catalog, IcebergWriter) else None
+    )
     return DuckDBBackend(
         catalog=catalog,
         threads=config.get("threads"),
         memory_limit=config.get("memory_limit"),
-        workspace=ctx.workspace,
-        workspace_uri=ctx.workspace_uri,  # the only files its SQL may read
+        workspace=inputs.workspace,
+        workspace_uri=inputs.workspace_uri,  # the only files its SQL may read
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.backends import kinds
 from engine.backends.base import BatchBackend, CatalogBackend, ObjectStore, SqlBackend
-from engine.backends.kinds import BuildContext, Kind, Role
+from engine.backends.kinds import BuildInputs, Kind, Role
 from engine.errors import ValidationError
 
 # The SQL engine of a workspace without a SQL connection: in-process, on the embedded
@@ -46,14 +46,14 @@ def kind_with_role(conn_type: str, role: Role | None) -> Kind:
 
 
 def build(
-    conn_type: str, config: dict[str, Any], ctx: BuildContext, role: Role | None = None
+    conn_type: str, config: dict[str, Any], inputs: BuildInputs, role: Role | None = None
 ) -> Any:
     """A backend of `conn_type` (which must have `role`, when given) from a resolved config."""
-    return kind_with_role(conn_type, role).create(config, ctx)
+    return kind_with_role(conn_type, role).create(config, inputs)
 
 
 def object_store(conn_type: str, config: dict[str, Any], data_dir: Path) -> ObjectStore:
-    store: ObjectStore = build(conn_type, config, BuildContext(data_dir), "storage")
+    store: ObjectStore = build(conn_type, config, BuildInputs(data_dir), "storage")
     return store
 
 
@@ -67,7 +67,7 @@ def local_store(data_dir: Path) -> ObjectStore:
 def catalog(conn_type: str, config: dict[str, Any], data_dir: Path) -> CatalogBackend:
     """A catalog; an `iceberg_sql` connection without uri/warehouse gets the documented
     defaults in `data_dir` (the embedded catalog database and warehouse)."""
-    backend: CatalogBackend = build(conn_type, config, BuildContext(data_dir), "catalog")
+    backend: CatalogBackend = build(conn_type, config, BuildInputs(data_dir), "catalog")
     return backend
 
 
@@ -78,11 +78,11 @@ def embedded_catalog(data_dir: Path, guard: Callable[[], None] | None = None) ->
     return IcebergCatalog.embedded(data_dir, guard=guard)
 
 
-def sql_backend(conn_type: str, config: dict[str, Any], ctx: BuildContext) -> SqlBackend:
-    backend: SqlBackend = build(conn_type, config, ctx, "sql")
+def sql_backend(conn_type: str, config: dict[str, Any], inputs: BuildInputs) -> SqlBackend:
+    backend: SqlBackend = build(conn_type, config, inputs, "sql")
     return backend
 
 
 def batch_backend(conn_type: str, config: dict[str, Any], data_dir: Path) -> BatchBackend:
-    backend: BatchBackend = build(conn_type, config, BuildContext(data_dir), "batch")
+    backend: BatchBackend = build(conn_type, config, BuildInputs(data_dir), "batch")
     return backend

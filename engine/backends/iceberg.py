@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.backends.base import ColumnInfo, HealthResult, SnapshotInfo, TableInfo
-from engine.backends.kinds import BuildContext, Field, Kind, register
+from engine.backends.kinds import BuildInputs, Field, Kind, register
 from engine.backends.net_errors import classify
 from engine.errors import BackendError, NotFound, SadeemError, ValidationError
 from engine.lazy_imports import import_once
@@ -561,7 +561,7 @@ def _s3_of(config: dict[str, Any]) -> dict[str, Any]:
     return {k: config[k] for k in keys if config.get(k) not in (None, "")}
 
 
-def _build_rest(config: dict[str, Any], ctx: BuildContext) -> IcebergCatalog:
+def _build_rest(config: dict[str, Any], inputs: BuildInputs) -> IcebergCatalog:
     given = ("warehouse", "credential", "token", "oauth2_server_uri")
     return IcebergCatalog.rest(
         config["uri"],
@@ -571,11 +571,11 @@ def _build_rest(config: dict[str, Any], ctx: BuildContext) -> IcebergCatalog:
     )
 
 
-def _build_sql(config: dict[str, Any], ctx: BuildContext) -> IcebergCatalog:
+def _build_sql(config: dict[str, Any], inputs: BuildInputs) -> IcebergCatalog:
     """An empty uri or warehouse is the documented default in the data dir (the embedded
     catalog database and warehouse)."""
-    uri = config.get("uri") or f"sqlite:///{Path(ctx.data_dir) / 'catalog.db'}"
-    warehouse = config.get("warehouse") or str(Path(ctx.data_dir) / "warehouse")
+    uri = config.get("uri") or f"sqlite:///{Path(inputs.data_dir) / 'catalog.db'}"
+    warehouse = config.get("warehouse") or str(Path(inputs.data_dir) / "warehouse")
     from engine.db import check_url
 
     try:

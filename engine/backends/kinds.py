@@ -59,7 +59,7 @@ TIMEOUT_FIELD = Field(
 
 
 @dataclass(frozen=True)
-class BuildContext:
+class BuildInputs:
     """What a builder may need besides the connection's config."""
 
     data_dir: Path
@@ -77,7 +77,7 @@ class Kind:
     role: Role
     fields: tuple[Field, ...]
     # (resolved config with defaults applied, context) -> a backend of the role's Protocol
-    build: Callable[[dict[str, Any], BuildContext], Any]
+    build: Callable[[dict[str, Any], BuildInputs], Any]
     summary: str = ""
     # (backend, resolved config) -> HealthResult; default: backend.test()
     test: Callable[[Any, dict[str, Any]], HealthResult] | None = None
@@ -93,7 +93,7 @@ class Kind:
     # For sql kinds: the sqlglot dialect its statements are parsed with.
     dialect: str | None = None
     # For sql kinds: it reads the workspace's catalog and storage itself (in-process), so
-    # it is built with them (BuildContext.catalog) and rebuilt when they change.
+    # it is built with them (BuildInputs.catalog) and rebuilt when they change.
     reads_catalog: bool = False
     all_fields: tuple[Field, ...] = field(init=False, repr=False)
 
@@ -118,14 +118,14 @@ class Kind:
                 out[f.name] = f.default
         return out
 
-    def create(self, config: dict[str, Any], ctx: BuildContext) -> Any:
+    def create(self, config: dict[str, Any], inputs: BuildInputs) -> Any:
         """A backend for a resolved config (secrets already resolved)."""
-        return self.build(self.with_defaults(config), ctx)
+        return self.build(self.with_defaults(config), inputs)
 
-    def probe(self, config: dict[str, Any], ctx: BuildContext) -> HealthResult:
+    def probe(self, config: dict[str, Any], inputs: BuildInputs) -> HealthResult:
         """Build, test and close one backend: a check every minute keeps nothing open."""
         full = self.with_defaults(config)
-        backend = self.build(full, ctx)
+        backend = self.build(full, inputs)
         try:
             return self.test(backend, full) if self.test else backend.test()
         finally:

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from engine.backends.base import HealthResult
-from engine.backends.kinds import BuildContext, Field, Kind, register
+from engine.backends.kinds import BuildInputs, Field, Kind, register
 
 # libpq's own words, mapped to the error kinds every backend reports.
 _KINDS = (
@@ -67,7 +67,7 @@ class PostgresBackend:
         )
 
 
-def _build(config: dict[str, Any], ctx: BuildContext) -> PostgresBackend:
+def _build(config: dict[str, Any], inputs: BuildInputs) -> PostgresBackend:
     return PostgresBackend(
         host=config["host"],
         database=config["database"],

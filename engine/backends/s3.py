@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from engine.backends.base import HealthResult, ListPage, ObjectInfo, count_prefix
-from engine.backends.kinds import BuildContext, Field, Kind, register
+from engine.backends.kinds import BuildInputs, Field, Kind, register
 from engine.backends.net_errors import classify
 from engine.errors import BackendError
 from engine.lazy_imports import import_once
@@ -162,7 +162,7 @@ class S3Store:
         )
 
 
-def _build(config: dict[str, Any], ctx: BuildContext) -> S3Store:
+def _build(config: dict[str, Any], inputs: BuildInputs) -> S3Store:
     return S3Store(
         endpoint=config["endpoint"],
         region=config["region"],

@@ -28,7 +28,7 @@ from engine.backends.base import (
     HealthResult,
     SparkAppSpec,
 )
-from engine.backends.kinds import BuildContext, Field, Kind, register
+from engine.backends.kinds import BuildInputs, Field, Kind, register
 from engine.backends.spark_operator import check_name
 from engine.errors import BackendError
 from engine.run_states import RunState
@@ -263,9 +263,9 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _build(config: dict[str, Any], ctx: BuildContext) -> SparkLocalBackend:
+def _build(config: dict[str, Any], inputs: BuildInputs) -> SparkLocalBackend:
     return SparkLocalBackend(
-        ctx.data_dir / "spark-local",
+        inputs.data_dir / "spark-local",
         spark_submit=config.get("spark_submit"),
         master=config["master"],
         java_home=config.get("java_home"),

@@ -18,7 +18,7 @@ from engine.backends.base import (
     HealthResult,
     SparkAppSpec,
 )
-from engine.backends.kinds import BuildContext, Field, Kind, register
+from engine.backends.kinds import BuildInputs, Field, Kind, register
 from engine.errors import BackendError, ValidationError
 from engine.lazy_imports import import_once
 from engine.run_states import RunState
@@ -414,7 +414,7 @@ class SparkOperatorBackend(BatchReattach):  # Reattachable
         )
 
 
-def _build(config: dict[str, Any], ctx: BuildContext) -> SparkOperatorBackend:
+def _build(config: dict[str, Any], inputs: BuildInputs) -> SparkOperatorBackend:
     return SparkOperatorBackend(
         namespace=config["namespace"],
         api_server=config.get("api_server"),

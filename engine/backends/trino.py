@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from engine.backends.base import HealthResult, QueryContext, QueryProgress
-from engine.backends.kinds import BuildContext, Field, Kind, register
+from engine.backends.kinds import BuildInputs, Field, Kind, register
 from engine.backends.net_errors import classify
 from engine.errors import BackendError, QueryCancelled, QueryError, ValidationError
 from engine.lazy_imports import import_once
@@ -422,7 +422,7 @@ def _http_error(exc: Exception) -> BackendError:
     return BackendError(f"Trino: {message}", kind=kind)
 
 
-def _build(config: dict[str, Any], ctx: BuildContext) -> TrinoBackend:
+def _build(config: dict[str, Any], inputs: BuildInputs) -> TrinoBackend:
     return TrinoBackend(
         host=config["host"],
         port=config["port"],

@@ -15,9 +15,9 @@ from engine.errors import PermissionDenied, SadeemError, ValidationError
 from engine.text import plain
 
 if TYPE_CHECKING:
-    from engine.app import Services
     from engine.context import Actor
     from engine.settings import Settings
+    from engine.wiring import Services
 
 
 class Cli:
@@ -60,9 +60,9 @@ class Cli:
                 # The same verbs over the socket; nothing here opens the DB or the key.
                 self._services = cast("Services", RemoteServices(self.settings))
             else:
-                from engine.app import open_engine
+                from engine.wiring import open_services
 
-                self._services = open_engine(self.settings)
+                self._services = open_services(self.settings)
         return self._services
 
     @cached_property

@@ -78,7 +78,7 @@ READS = frozenset(
 
 
 @dataclass
-class EngineContext:
+class ServiceDeps:
     """Process-wide collaborators every service uses."""
 
     settings: Settings
@@ -87,19 +87,19 @@ class EngineContext:
 
 
 class Service:
-    def __init__(self, ctx: EngineContext) -> None:
-        self.ctx = ctx
+    def __init__(self, deps: ServiceDeps) -> None:
+        self.deps = deps
 
     @contextmanager
     def unit(self) -> Iterator[Session]:
         """One transaction: the work and its audit event commit together or not at all."""
-        with self.ctx.db.session() as session:
+        with self.deps.db.session() as session:
             yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A transaction that only reads (it commits nothing and waits for no writer)."""
-        with self.ctx.db.reading() as session:
+        with self.deps.db.reading() as session:
             yield session
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from engine.backends.base import CatalogBackend, ColumnInfo, TableInfo
 from engine.context import Actor
 from engine.errors import NotFound, ValidationError
-from engine.services.base import EngineContext, Service, authorize, get_workspace
+from engine.services.base import Service, ServiceDeps, authorize, get_workspace
 from engine.services.lakehouse import Lakehouse
 from engine.services.workspaces import WorkspaceService, WorkspaceView
 
@@ -25,9 +25,9 @@ COLUMN_CACHE = 4096
 
 class CatalogService(Service):
     def __init__(
-        self, ctx: EngineContext, workspaces: WorkspaceService, lakehouse: Lakehouse
+        self, deps: ServiceDeps, workspaces: WorkspaceService, lakehouse: Lakehouse
     ) -> None:
-        super().__init__(ctx)
+        super().__init__(deps)
         self.workspaces = workspaces
         self.lakehouse = lakehouse
         self._columns: OrderedDict[tuple[str, str, str, str], list[ColumnInfo]] = OrderedDict()

@@ -30,7 +30,7 @@ from engine.context import Actor
 from engine.errors import CatalogUnavailable, ValidationError
 from engine.models import AuditEvent, CatalogIdentity, Workspace
 from engine.services import audit
-from engine.services.base import EngineContext, Service, authorize
+from engine.services.base import Service, ServiceDeps, authorize
 
 CATALOG_FILE = "catalog.db"
 RECORD = "embedded"  # CatalogIdentity.name of the embedded catalog
@@ -107,9 +107,9 @@ def _inode(path: Path) -> tuple[int, int]:
 class CatalogGuard(Service):
     """Opens the embedded catalog only after proving it is this site's, and watches it."""
 
-    def __init__(self, ctx: EngineContext) -> None:
-        super().__init__(ctx)
-        self.path = Path(ctx.settings.data_dir) / CATALOG_FILE
+    def __init__(self, deps: ServiceDeps) -> None:
+        super().__init__(deps)
+        self.path = Path(deps.settings.data_dir) / CATALOG_FILE
         # The inode this process verified, once it has opened the catalog.
         self._seen: tuple[int, int] | None = None
         self._lock = threading.Lock()
@@ -124,7 +124,7 @@ class CatalogGuard(Service):
             self._verify(create=True)
             seen = _inode(self.path)
             self._seen = seen
-        return embedded_catalog(self.ctx.settings.data_dir, guard=lambda: self.watch(seen))
+        return embedded_catalog(self.deps.settings.data_dir, guard=lambda: self.watch(seen))
 
     def watch(self, seen: tuple[int, int]) -> None:
         """Refuse if the file is no longer the one verified at open (deleted, replaced,

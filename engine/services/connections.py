@@ -123,7 +123,7 @@ class ConnectionService(Service):
             secrets = ct.secret_fields(conn.type)
             # Stored secret references are kept as they are; only new values get protected.
             new_config = {
-                k: self.ctx.secrets.protect(str(v), f"config.{k}")
+                k: self.deps.secrets.protect(str(v), f"config.{k}")
                 if k in secrets and v and k in incoming
                 else v
                 for k, v in clean.items()
@@ -227,7 +227,7 @@ class ConnectionService(Service):
     def resolve_config(self, conn_type: str, config: dict[str, Any]) -> dict[str, Any]:
         secrets = ct.secret_fields(conn_type)
         return {
-            k: self.ctx.secrets.resolve(v) if k in secrets and v else v for k, v in config.items()
+            k: self.deps.secrets.resolve(v) if k in secrets and v else v for k, v in config.items()
         }
 
     # -- helpers ----------------------------------------------------------------------------
@@ -235,7 +235,7 @@ class ConnectionService(Service):
     def _protect(self, conn_type: str, config: dict[str, Any]) -> dict[str, Any]:
         secrets = ct.secret_fields(conn_type)
         return {
-            k: self.ctx.secrets.protect(str(v), f"config.{k}") if k in secrets and v else v
+            k: self.deps.secrets.protect(str(v), f"config.{k}") if k in secrets and v else v
             for k, v in config.items()
         }
 

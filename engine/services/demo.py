@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 import demo as demo_package
 from engine.context import Actor
 from engine.errors import NotFound
-from engine.services.base import EngineContext, Service
+from engine.services.base import Service, ServiceDeps
 from engine.templating import render_sql
 
 if TYPE_CHECKING:
-    from engine.app import Services
+    from engine.wiring import Services
 
 DEMO_DIR = Path(demo_package.__file__).parent
 RAW_DIR = DEMO_DIR / "data"
@@ -47,8 +47,8 @@ class DemoResult:
 
 
 class DemoService(Service):
-    def __init__(self, ctx: EngineContext, services: Services) -> None:
-        super().__init__(ctx)
+    def __init__(self, deps: ServiceDeps, services: Services) -> None:
+        super().__init__(deps)
         self.services = services
 
     def run(

@@ -114,7 +114,7 @@ class EngineStateService(Service):
             if row is not None:
                 holder = next((e for e in engines if e["id"] == row.holder), None)
                 age = holder["heartbeat_age_s"] if holder else None
-            alive_within = self.ctx.settings.lease_seconds
+            alive_within = self.deps.settings.lease_seconds
             holder_kind = None
             if row is not None:
                 holder_kind = (

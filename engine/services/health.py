@@ -5,17 +5,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import select, text
 
 from engine.backends import factory
 from engine.backends.base import HealthResult
-from engine.backends.kinds import BuildContext
+from engine.backends.kinds import BuildInputs
 from engine.context import Actor
 from engine.errors import BackendError, SadeemError
 from engine.models import Connection, Workspace, utcnow
-from engine.services.base import EngineContext, Service, authorize
+from engine.services.base import Service, ServiceDeps, authorize
 from engine.services.connections import ConnectionService
 from engine.services.lakehouse import Lakehouse
 from engine.settings import mask_url
@@ -37,7 +38,7 @@ def _health(name: str, conn_type: str, result: HealthResult) -> ConnectionHealth
     )
 
 
-def probe(conn_type: str, config: dict[str, Any], ctx: Any) -> HealthResult:
+def probe(conn_type: str, config: dict[str, Any], data_dir: Path) -> HealthResult:
     """Test one resolved config within its deadline (`timeout_s`). Every failure becomes a
     HealthResult, never an exception; a test still blocked at the deadline is abandoned
     to a daemon thread, so neither a command nor a quitting console waits on it."""
@@ -45,7 +46,7 @@ def probe(conn_type: str, config: dict[str, Any], ctx: Any) -> HealthResult:
     outcome: list[HealthResult] = []
 
     def work() -> None:
-        outcome.append(_probe(conn_type, config, ctx))
+        outcome.append(_probe(conn_type, config, data_dir))
 
     worker = threading.Thread(target=work, name=f"probe-{conn_type}", daemon=True)
     worker.start()
@@ -64,11 +65,11 @@ def probe(conn_type: str, config: dict[str, Any], ctx: Any) -> HealthResult:
 PROBE_SLACK_S = 1.0
 
 
-def _probe(conn_type: str, config: dict[str, Any], ctx: Any) -> HealthResult:
+def _probe(conn_type: str, config: dict[str, Any], data_dir: Path) -> HealthResult:
     """Build, test and close one backend of the connection's kind (its own probe)."""
     try:
         kind = factory.kind_with_role(conn_type, None)
-        return kind.probe(config, BuildContext(ctx.settings.data_dir))
+        return kind.probe(config, BuildInputs(data_dir))
     except BackendError as exc:
         return HealthResult(False, detail=str(exc), error_kind=exc.kind)
     except SadeemError as exc:
@@ -77,9 +78,9 @@ def _probe(conn_type: str, config: dict[str, Any], ctx: Any) -> HealthResult:
 
 class HealthService(Service):
     def __init__(
-        self, ctx: EngineContext, connections: ConnectionService, lakehouse: Lakehouse
+        self, deps: ServiceDeps, connections: ConnectionService, lakehouse: Lakehouse
     ) -> None:
-        super().__init__(ctx)
+        super().__init__(deps)
         self.connections = connections
         self.lakehouse = lakehouse
 
@@ -97,24 +98,26 @@ class HealthService(Service):
             return _health(
                 view.name, view.type, HealthResult(False, detail=str(exc), error_kind="secret")
             )
-        return _health(name, resolved.type, probe(resolved.type, resolved.config, self.ctx))
+        return _health(
+            name, resolved.type, probe(resolved.type, resolved.config, self.deps.settings.data_dir)
+        )
 
     def embedded(self) -> list[ConnectionHealth]:
         """The metadata database and the embedded catalog and SQL engine."""
         out = []
         start = time.perf_counter()
         try:
-            with self.ctx.db.engine.connect() as c:
+            with self.deps.db.engine.connect() as c:
                 c.execute(text("SELECT 1"))
             result = HealthResult(
                 True,
                 (time.perf_counter() - start) * 1000,
-                f"{self.ctx.db.dialect}",
+                f"{self.deps.db.dialect}",
                 "metadata database",
             )
         except Exception as exc:  # the DB driver's error class varies by dialect
             result = HealthResult(False, detail=exc.__class__.__name__, error_kind="error")
-        out.append(_health("metadata", self.ctx.db.dialect, result))
+        out.append(_health("metadata", self.deps.db.dialect, result))
         try:
             out.append(
                 _health(
@@ -133,7 +136,7 @@ class HealthService(Service):
                 )
             )
         sql = factory.EMBEDDED_SQL
-        out.append(_health("embedded_sql", sql, probe(sql, {}, self.ctx)))
+        out.append(_health("embedded_sql", sql, probe(sql, {}, self.deps.settings.data_dir)))
         return out
 
     def check_all(self, actor: Actor) -> list[ConnectionHealth]:

@@ -17,7 +17,7 @@ from engine.identifiers import check_identifier
 from engine.models import Connection, Job, JobUpstream, JobVersion, Run, Schedule, utcnow
 from engine.scheduling import next_fire, trigger
 from engine.services import audit
-from engine.services.base import EngineContext, Service, authorize, ensure_active, get_workspace
+from engine.services.base import Service, ServiceDeps, authorize, ensure_active, get_workspace
 from engine.templating import sql_contexts, variables
 from engine.text import check_description
 from engine.views import JobView, ScheduleSpec, ScheduleView
@@ -262,8 +262,8 @@ def get_job(s: Session, workspace_id: int, name: str) -> Job:
 
 
 class JobService(Service):
-    def __init__(self, ctx: EngineContext, sql: Any = None) -> None:
-        super().__init__(ctx)
+    def __init__(self, deps: ServiceDeps, sql: Any = None) -> None:
+        super().__init__(deps)
         self.sql = sql  # the SqlService whose rules a saved SQL job must pass
 
     def create(

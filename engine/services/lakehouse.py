@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from engine.backends import factory
 from engine.backends.base import CatalogBackend, ObjectStore, SqlBackend
-from engine.backends.kinds import BuildContext
+from engine.backends.kinds import BuildInputs
 from engine.backends.pool import BackendPool
 from engine.context import Actor
-from engine.services.base import EngineContext, Service
+from engine.services.base import Service, ServiceDeps
 from engine.services.catalog_guard import CatalogGuard
 from engine.services.connections import ConnectionService
 from engine.services.workspaces import WorkspaceView
@@ -32,9 +32,9 @@ class Lakehouse(Service):
     """Builds the backends a workspace uses. Callers have already checked the actor's role."""
 
     def __init__(
-        self, ctx: EngineContext, connections: ConnectionService, guard: CatalogGuard
+        self, deps: ServiceDeps, connections: ConnectionService, guard: CatalogGuard
     ) -> None:
-        super().__init__(ctx)
+        super().__init__(deps)
         self.connections = connections
         self.guard = guard
         self._embedded_catalog: CatalogBackend | None = None
@@ -47,9 +47,9 @@ class Lakehouse(Service):
             return self.pool.get(
                 ("storage", conn.name),
                 _fingerprint(conn.type, conn.config),
-                lambda: factory.object_store(conn.type, conn.config, self.ctx.settings.data_dir),
+                lambda: factory.object_store(conn.type, conn.config, self.deps.settings.data_dir),
             )
-        return factory.local_store(self.ctx.settings.data_dir)
+        return factory.local_store(self.deps.settings.data_dir)
 
     def catalog(self, actor: Actor | None, ws: WorkspaceView) -> CatalogBackend:
         if ws.catalog_connection:
@@ -59,7 +59,7 @@ class Lakehouse(Service):
             return self.pool.get(
                 ("catalog", conn.name),
                 _fingerprint(conn.type, conn.config),
-                lambda: factory.catalog(conn.type, conn.config, self.ctx.settings.data_dir),
+                lambda: factory.catalog(conn.type, conn.config, self.deps.settings.data_dir),
             )
         return self.embedded_catalog()
 
@@ -109,10 +109,10 @@ class Lakehouse(Service):
         fingerprint = _fingerprint(conn_type, config, catalog_config, storage)
 
         def build() -> SqlBackend:
-            context = BuildContext(self.ctx.settings.data_dir)
+            context = BuildInputs(self.deps.settings.data_dir)
             if kind.reads_catalog:
-                context = BuildContext(
-                    self.ctx.settings.data_dir,
+                context = BuildInputs(
+                    self.deps.settings.data_dir,
                     catalog=self.catalog(actor, ws),
                     workspace=ws.name,
                     workspace_uri=self.workspace_uri(actor, ws),  # its sandbox

@@ -11,7 +11,7 @@ import json
 from engine.context import Actor
 from engine.errors import Conflict, SadeemError
 from engine.services import audit
-from engine.services.base import EngineContext, Service, authorize, ensure_active, get_workspace
+from engine.services.base import Service, ServiceDeps, authorize, ensure_active, get_workspace
 from engine.services.lakehouse import Lakehouse
 from engine.services.workspaces import WorkspaceService, WorkspaceView
 from engine.views import Plan, Step
@@ -24,9 +24,9 @@ LAYER_PROPERTY = "sadeem.layer"
 
 class ProvisioningService(Service):
     def __init__(
-        self, ctx: EngineContext, workspaces: WorkspaceService, lakehouse: Lakehouse
+        self, deps: ServiceDeps, workspaces: WorkspaceService, lakehouse: Lakehouse
     ) -> None:
-        super().__init__(ctx)
+        super().__init__(deps)
         self.workspaces = workspaces
         self.lakehouse = lakehouse
 

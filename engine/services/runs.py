@@ -43,7 +43,7 @@ from engine.run_states import (
     Trigger,
 )
 from engine.services import audit
-from engine.services.base import ADMIN, EngineContext, Service, authorize, get_workspace
+from engine.services.base import ADMIN, Service, ServiceDeps, authorize, get_workspace
 from engine.services.jobs import get_job
 from engine.services.sql import policy_rows
 from engine.services.wake import Wake
@@ -185,11 +185,11 @@ def new_run(
 
 
 class RunService(Service):
-    def __init__(self, ctx: EngineContext) -> None:
-        super().__init__(ctx)
+    def __init__(self, deps: ServiceDeps) -> None:
+        super().__init__(deps)
         # Set when a run may be claimable (queued, or a slot freed); the dispatcher waits
         # on it instead of a short poll (engine/services/wake.py).
-        self.wake = Wake(ctx.db)
+        self.wake = Wake(deps.db)
 
     # -- what users do ----------------------------------------------------------------------
 

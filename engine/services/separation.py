@@ -15,7 +15,7 @@ from sqlalchemy import select
 from engine.context import Actor
 from engine.errors import SadeemError
 from engine.models import Connection, Job, JobVersion, Workspace
-from engine.services.base import EngineContext, Service, authorize, get_user, get_workspace
+from engine.services.base import Service, ServiceDeps, authorize, get_user, get_workspace
 from engine.services.lakehouse import Lakehouse
 from engine.services.provisioning import WORKSPACE_PROPERTY
 from engine.services.workspaces import WorkspaceService, WorkspaceView
@@ -71,9 +71,9 @@ def job_refusal(
 
 class SeparationService(Service):
     def __init__(
-        self, ctx: EngineContext, workspaces: WorkspaceService, lakehouse: Lakehouse
+        self, deps: ServiceDeps, workspaces: WorkspaceService, lakehouse: Lakehouse
     ) -> None:
-        super().__init__(ctx)
+        super().__init__(deps)
         self.workspaces = workspaces
         self.lakehouse = lakehouse
 
@@ -188,7 +188,7 @@ class SeparationService(Service):
         out: list[Violation] = []
         names = {w.name for w in targets}
         views = {w.name: w for w in targets}
-        sql = SqlService(self.ctx, self.workspaces, self.lakehouse)
+        sql = SqlService(self.deps, self.workspaces, self.lakehouse)
         sql_jobs: list[tuple[str, str, dict[str, Any], str | None, str]] = []
         with self.unit() as s:
             ws_names = dict(s.execute(select(Workspace.id, Workspace.name)).all())

@@ -23,7 +23,15 @@ from engine.context import Actor
 from engine.errors import QueryCancelled, QueryError, SadeemError, ValidationError, located
 from engine.models import Connection, QueryHistory, User, Workspace
 from engine.services import audit
-from engine.services.base import ADMIN, Service, check_role, get_user, get_workspace, role_in
+from engine.services.base import (
+    ADMIN,
+    Service,
+    ServiceDeps,
+    check_role,
+    get_user,
+    get_workspace,
+    role_in,
+)
 from engine.services.lakehouse import Lakehouse
 from engine.services.workspaces import WorkspaceService, WorkspaceView, view
 from engine.sql_analysis import Policy, SqlFootprint, footprint, statement_spans
@@ -252,8 +260,10 @@ def policy_rows(s: Session) -> list[tuple[Any, ...]]:
 
 
 class SqlService(Service):
-    def __init__(self, ctx, workspaces: WorkspaceService, lakehouse: Lakehouse) -> None:
-        super().__init__(ctx)
+    def __init__(
+        self, deps: ServiceDeps, workspaces: WorkspaceService, lakehouse: Lakehouse
+    ) -> None:
+        super().__init__(deps)
         self.workspaces = workspaces
         self.lakehouse = lakehouse
         # History rows are written by one thread of their own, in order: a statement's
@@ -402,7 +412,7 @@ class SqlService(Service):
         if storage_connection:
             return f"s3://{bucket}/{prefix.strip('/')}" if prefix else f"s3://{bucket}"
 
-        return factory.local_store(self.ctx.settings.data_dir).uri(bucket, prefix)
+        return factory.local_store(self.deps.settings.data_dir).uri(bucket, prefix)
 
     def version_author(self, run_id: int) -> str | None:
         """Who wrote the job version a run runs (whose SQL the runner holds to the rules)."""

@@ -134,7 +134,7 @@ class UserService(Service):
         """Check a local user's password, with the same message, the same cost (one scrypt)
         and the same lockout for an unknown user as for a wrong password. `client`: the
         address an HTTP login came from, kept in its audit event."""
-        settings = self.ctx.settings
+        settings = self.deps.settings
         where = {"client": client} if client else {}
         window = timedelta(seconds=settings.login_window_s)
         name = username if USERNAME.fullmatch(username) else INVALID_NAME
@@ -170,7 +170,7 @@ class UserService(Service):
         owner of the data dir (who holds the database file and the key anyway)."""
         check_username(username)
         _check_password(password)
-        settings = self.ctx.settings
+        settings = self.deps.settings
         if settings.auth != "password":
             raise Conflict(
                 'bootstrap is for auth = "password" sites; with auth = "os" the first OS '

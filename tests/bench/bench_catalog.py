@@ -28,12 +28,12 @@ def build(data: Path, tables: int) -> None:
     import pyarrow as pa
     from sqlalchemy import text
 
-    from engine.app import open_engine
     from engine.context import Actor
     from engine.settings import Settings
+    from engine.wiring import open_services
 
     admin = Actor("admin", "bench")
-    svc = open_engine(Settings(data_dir=data))
+    svc = open_services(Settings(data_dir=data))
     svc.users.register(admin)
     svc.workspaces.create(admin, WS)
     svc.provisioning.apply(admin, WS)
@@ -56,11 +56,11 @@ def build(data: Path, tables: int) -> None:
 
 def child(data: str, how: str) -> None:
     t0 = time.perf_counter()
-    from engine.app import open_engine
     from engine.context import Actor
     from engine.settings import Settings
+    from engine.wiring import open_services
 
-    svc = open_engine(Settings(data_dir=Path(data)))
+    svc = open_services(Settings(data_dir=Path(data)))
     actor = Actor("admin", "bench")
     svc.users.register(actor)
     opened = time.perf_counter()

@@ -19,10 +19,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from engine.app import open_engine
 from engine.context import Actor
 from engine.models import Job, JobVersion, Workspace, utcnow
 from engine.settings import Settings
+from engine.wiring import open_services
 
 ROWS = 1_000_000
 
@@ -68,7 +68,7 @@ def _anchor(svc, table: str, limit: int) -> list[float]:
 
 @pytest.fixture
 def site(postgres_url, tmp_path):
-    svc = open_engine(Settings(data_dir=tmp_path, database_url=postgres_url), migrate=True)
+    svc = open_services(Settings(data_dir=tmp_path, database_url=postgres_url), migrate=True)
     admin = Actor("admin", "bench")
     svc.users.register(admin)
     yield svc, admin

@@ -28,12 +28,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text
 
-from engine.app import open_engine
 from engine.context import Actor
 from engine.models import Job, JobVersion, Run, Workspace
 from engine.run_states import TERMINAL
 from engine.runner.engine import Engine
 from engine.settings import Settings
+from engine.wiring import open_services
 
 ADMIN = Actor("admin", "bench")
 
@@ -44,7 +44,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def _services(url: str, tmp_path: Any, **settings: Any) -> Any:
-    svc = open_engine(Settings(data_dir=tmp_path, database_url=url, **settings), migrate=True)
+    svc = open_services(Settings(data_dir=tmp_path, database_url=url, **settings), migrate=True)
     svc.users.register(ADMIN)
     svc.workspaces.create(ADMIN, "w")
     svc.provisioning.apply(ADMIN, "w")
@@ -267,7 +267,7 @@ def test_select_1_run_latency(backend, tmp_path, request):
 
 @pytest.mark.bench
 def test_runs_list_on_a_million_runs(postgres_url, tmp_path):
-    svc = open_engine(Settings(data_dir=tmp_path, database_url=postgres_url), migrate=True)
+    svc = open_services(Settings(data_dir=tmp_path, database_url=postgres_url), migrate=True)
     admin = ADMIN
     svc.users.register(admin)
     svc.workspaces.create(admin, "w")

@@ -34,11 +34,11 @@ def alternate(a, b, rounds: int) -> tuple[list[float], list[float]]:
 def test_per_query_overhead(tmp_path):
     import duckdb
 
-    from engine.app import open_engine
     from engine.context import Actor
     from engine.settings import Settings
+    from engine.wiring import open_services
 
-    svc = open_engine(
+    svc = open_services(
         Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/meta.db"), migrate=True
     )
     admin = Actor("admin", "bench")

@@ -131,11 +131,11 @@ def test_a_deleted_catalog_is_refused_by_the_listing_and_not_recreated(lake, adm
     """The listing reads the catalog's database without pyiceberg: the catalog guard
     (README, exit 8) holds there too, in an engine opened after the deletion and for a
     catalog object held from before it (its own connections are checked like pyiceberg's)."""
-    from engine.app import open_engine
     from engine.errors import CatalogUnavailable
+    from engine.wiring import open_services
 
     catalog = lake.settings.data_dir / "catalog.db"
-    fresh = open_engine(lake.settings)
+    fresh = open_services(lake.settings)
     try:
         held = fresh.lakehouse.embedded_catalog()
         assert held.table_versions(["sales_gold"]) == {"sales_gold": {}}  # no pyiceberg yet

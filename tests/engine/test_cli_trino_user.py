@@ -9,11 +9,11 @@ import pwd
 
 import pytest
 
-from engine.app import open_engine
 from engine.cli.main import main
 from engine.context import Actor
 from engine.errors import ValidationError
 from engine.settings import Settings
+from engine.wiring import open_services
 from tests.fakes.trino_server import FakeTrino
 
 ME = pwd.getpwuid(os.getuid()).pw_name  # the README's identity: the real uid's account
@@ -24,7 +24,7 @@ def site(tmp_path):
     """(data dir, fake Trino): workspace `lake` whose SQL connection is that Trino."""
     fake = FakeTrino(password="svc-password-3", user="svc", tls_dir=tmp_path / "tls").start()
     data = tmp_path / "data"
-    svc = open_engine(Settings(data_dir=data))
+    svc = open_services(Settings(data_dir=data))
     me = Actor(ME, "cli")
     svc.users.register(me)  # the first account seen is the admin
     svc.connections.create(
@@ -72,7 +72,7 @@ def test_refused_impersonation_is_one_line_exit_6(site, capsys):
 def test_a_password_without_the_connections_user_is_refused_and_nothing_stored(site):
     """Whose password it is must be said: never a Sadeem user's name with it."""
     data, _fake = site
-    svc = open_engine(Settings(data_dir=data))
+    svc = open_services(Settings(data_dir=data))
     try:
         me = Actor(ME, "cli")
         config = {"host": "t", "http_scheme": "https", "password": "pw-4"}

@@ -128,12 +128,12 @@ def test_failed_ctas_says_disk_full_and_leaves_no_files(disk: Disk, capsys) -> N
 def test_select_answers_when_its_history_cannot_be_written(
     disk: Disk, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engine.app import open_engine
     from engine.context import Actor
     from engine.settings import Settings
+    from engine.wiring import open_services
 
     _workspace(capsys, disk)
-    svc = open_engine(Settings(data_dir=disk.data_dir))
+    svc = open_services(Settings(data_dir=disk.data_dir))
     try:
         actor = Actor(__import__("getpass").getuser(), "cli")
         svc.sql.execute(actor, "w", "SELECT 1").fetch()  # the DB file and its WAL are open

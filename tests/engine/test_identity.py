@@ -88,11 +88,11 @@ def test_os_identity_is_the_real_uid_whatever_the_environment_says(monkeypatch):
 
 
 def test_logname_does_not_make_a_non_admin_an_admin(tmp_path: Path):
-    from engine.app import open_engine
     from engine.context import Actor
+    from engine.wiring import open_services
 
     data = tmp_path / "data"
-    svc = open_engine(Settings(data_dir=data), migrate=True)
+    svc = open_services(Settings(data_dir=data), migrate=True)
     try:
         svc.users.register(Actor("boss", "test"))  # the first user: the platform admin
     finally:
@@ -261,8 +261,8 @@ WRONG = "tr0ub4dor&3"
 @pytest.fixture
 def site(db_url: str, tmp_path: Path) -> Iterator:
     """A password site with 3 tries per 10 minutes: admin (with password), bob, nopw, gone."""
-    from engine.app import open_engine
     from engine.context import Actor
+    from engine.wiring import open_services
 
     settings = Settings(
         data_dir=tmp_path / "data",
@@ -271,7 +271,7 @@ def site(db_url: str, tmp_path: Path) -> Iterator:
         login_max_failures=3,
         login_window_s=600,
     )
-    svc = open_engine(settings, migrate=True)
+    svc = open_services(settings, migrate=True)
     admin = Actor("admin", "test")
     svc.users.register(admin)
     svc.users.set_password(admin, "admin", PASSWORD)
@@ -491,9 +491,9 @@ def test_bootstrap_a_fresh_password_site_from_the_cli(system_config, tmp_path: P
 
 @pytest.mark.skipif(os.getuid() != 0, reason="gives the data dir to another uid: needs root")
 def test_bootstrap_needs_a_password_site_root_or_the_data_dir_owner(tmp_path: Path, db_url):
-    from engine.app import open_engine
+    from engine.wiring import open_services
 
-    os_site = open_engine(Settings(data_dir=tmp_path / "os", database_url=db_url), migrate=True)
+    os_site = open_services(Settings(data_dir=tmp_path / "os", database_url=db_url), migrate=True)
     try:
         with pytest.raises(Conflict, match="auth"):
             os_site.users.bootstrap("ana", PASSWORD, uid=os.getuid())
@@ -501,7 +501,7 @@ def test_bootstrap_needs_a_password_site_root_or_the_data_dir_owner(tmp_path: Pa
         os_site.close()
     data = tmp_path / "pw"
     settings = Settings(data_dir=data, database_url=db_url, auth="password")
-    svc = open_engine(settings, migrate=True)
+    svc = open_services(settings, migrate=True)
     try:
         os.chown(data, 4242, 4242)
         with pytest.raises(PermissionDenied, match="owner"):

@@ -38,18 +38,18 @@ def test_upgrade_downgrade_and_no_drift(db_url: str):
         engine.dispose()
 
 
-def test_open_engine_refuses_a_server_db_behind_head(postgres_url: str, tmp_path):
+def test_open_services_refuses_a_server_db_behind_head(postgres_url: str, tmp_path):
     import pytest
 
-    from engine.app import open_engine
     from engine.errors import SadeemError
     from engine.settings import Settings
+    from engine.wiring import open_services
 
     with pytest.raises(SadeemError, match="sadeem db upgrade"):
-        open_engine(Settings(data_dir=tmp_path, database_url=postgres_url))
-    svc = open_engine(Settings(data_dir=tmp_path, database_url=postgres_url), migrate=True)
+        open_services(Settings(data_dir=tmp_path, database_url=postgres_url))
+    svc = open_services(Settings(data_dir=tmp_path, database_url=postgres_url), migrate=True)
     svc.close()
-    open_engine(Settings(data_dir=tmp_path, database_url=postgres_url)).close()
+    open_services(Settings(data_dir=tmp_path, database_url=postgres_url)).close()
 
 
 def test_the_database_refuses_a_run_state_or_trigger_the_lifecycle_does_not_name(db_url: str):

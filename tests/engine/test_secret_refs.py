@@ -37,8 +37,8 @@ def allowed(tmp_path: Path) -> Path:
 def services(db_url: str, tmp_path: Path, allowed: Path):
     """An engine whose admin allows `file:` under `allowed`, `env:SADEEM_SECRET_*` and
     `k8s:` in namespace `lake` (overrides the shared fixture, so `make_member` uses it)."""
-    from engine.app import open_engine
     from engine.context import Actor
+    from engine.wiring import open_services
 
     settings = Settings(
         data_dir=tmp_path / "data",
@@ -46,7 +46,7 @@ def services(db_url: str, tmp_path: Path, allowed: Path):
         secret_file_dirs=(str(allowed),),
         secret_k8s_namespaces=("lake",),
     )
-    svc = open_engine(settings, migrate=True)
+    svc = open_services(settings, migrate=True)
     svc.users.register(Actor("admin", "test"))
     try:
         yield svc

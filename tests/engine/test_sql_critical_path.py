@@ -8,14 +8,14 @@ import threading
 
 import pytest
 
-from engine.app import open_engine
 from engine.context import Actor
 from engine.settings import Settings
+from engine.wiring import open_services
 
 
 @pytest.fixture
 def lake(tmp_path):
-    svc = open_engine(
+    svc = open_services(
         Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'meta.db'}"),
         migrate=True,
     )
@@ -87,7 +87,7 @@ def test_rows_still_pending_are_written_when_the_services_close(tmp_path, monkey
     settings = Settings(
         data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'meta.db'}"
     )
-    svc = open_engine(settings, migrate=True)
+    svc = open_services(settings, migrate=True)
     admin = Actor("admin", "test")
     svc.users.register(admin)
     svc.workspaces.create(admin, "w")

@@ -10,12 +10,12 @@ import json
 import pyarrow as pa
 import pytest
 
-from engine.app import open_engine
 from engine.cli.main import main
 from engine.context import Actor, os_username
 from engine.errors import ValidationError
 from engine.settings import Settings
 from engine.text import plain
+from engine.wiring import open_services
 
 MARKUP = "[/b] [red]x[/red]"
 SEQUENCES = "\x1b]0;pwned\x07\x1b[2J\b"
@@ -69,7 +69,7 @@ def test_plain_leaves_no_control_of_any_kind():
 def site(tmp_path):
     """A data dir with a hostile job, a failed run with a hostile error and log, and a
     hostile table, all made by the OS user (whom the CLI acts as)."""
-    svc = open_engine(Settings(data_dir=tmp_path))
+    svc = open_services(Settings(data_dir=tmp_path))
     me = Actor(os_username(), "test")
     svc.users.register(me)
     svc.workspaces.create(me, "ws", description=HOSTILE)

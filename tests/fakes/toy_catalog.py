@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.backends import kinds
 from engine.backends.base import ColumnInfo, HealthResult, TableInfo
-from engine.backends.kinds import BuildContext, Field, Kind
+from engine.backends.kinds import BuildInputs, Field, Kind
 from engine.errors import BackendError, NotFound
 
 NAME = "toy_catalog"
@@ -70,7 +70,7 @@ class ToyCatalog:
         self.closed = True
 
 
-def _build(config: dict[str, Any], ctx: BuildContext) -> ToyCatalog:
+def _build(config: dict[str, Any], ctx: BuildInputs) -> ToyCatalog:
     if config["warehouse"] == "unreachable":
         raise BackendError("toy: no route to the warehouse", kind="refused")
     return ToyCatalog(config["warehouse"], config["namespaces"], config.get("token"))

@@ -73,14 +73,14 @@ MUTATIONS = [
     },
     {
         "name": "faults-db-not-checked-at-open",
-        "path": "engine/app.py",
+        "path": "engine/wiring.py",
         "old": "        db.check()\n",
         "new": "        pass\n",
         "tests": [_case("db-text-file"), _case("db-nothing-listening")],
     },
     {
         "name": "faults-data-dir-writability-unchecked",
-        "path": "engine/app.py",
+        "path": "engine/wiring.py",
         "old": "        os.chmod(path, 0o700)\n",
         "new": "",
         "tests": [f"{BAD}::test_read_only_data_dir"],

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.app import open_engine
 from engine.context import Actor
 from engine.settings import Settings
+from engine.wiring import open_services
 
 ANA = Actor("ana", "tui")
 
@@ -21,7 +21,7 @@ def demo_paths(tmp_path_factory) -> tuple[Path, Path]:
     reads only files under the workspace's own prefix, so a copy elsewhere would not do."""
     base = tmp_path_factory.mktemp("demo")
     live, pristine = base / "live", base / "pristine"
-    svc = open_engine(Settings(data_dir=live))
+    svc = open_services(Settings(data_dir=live))
     svc.users.register(ANA)
     svc.demo.run(ANA, "demo")
     svc.close()
@@ -35,7 +35,7 @@ def services(demo_paths):
     live, pristine = demo_paths
     shutil.rmtree(live)
     shutil.copytree(pristine, live)
-    svc = open_engine(Settings(data_dir=live))
+    svc = open_services(Settings(data_dir=live))
     yield svc
     svc.close()
 

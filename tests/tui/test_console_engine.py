@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.app import open_engine
 from engine.cli.main import main
 from engine.context import Actor
 from engine.runner.embedded import EmbeddedEngine
 from engine.settings import Settings
+from engine.wiring import open_services
 from tests.tui.conftest import ANA
 from tests.tui.drive import SIZE, started, text_of, wait_until
 
@@ -34,6 +34,8 @@ HEARTBEAT_S = 0.2
 LEASE_S = 2.0
 # "within a few seconds": the lease's own expiry plus a few checks, on a shared 2-core box.
 TAKEOVER_S = 10.0
+# Half the pending connection test's 10 s deadline: waiting on it cannot pass under this.
+QUIT_BOUND_S = 5.0
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -57,7 +59,7 @@ def _site(tmp_path: Path, url: str | None) -> tuple[Settings, object]:
         heartbeat_seconds=HEARTBEAT_S,
         lease_seconds=LEASE_S,
     )
-    svc = open_engine(settings, migrate=True)
+    svc = open_services(settings, migrate=True)
     svc.users.register(ANA)  # the first user: the platform admin
     svc.workspaces.create(ANA, "w")
     svc.provisioning.apply(ANA, "w")
@@ -221,9 +223,11 @@ def tarpit() -> Iterator[tuple[int, list[socket.socket]]]:
         thread.join(5)
 
 
-def test_console_quits_within_2s_while_a_connection_test_is_pending(tarpit, tmp_path, capsys):
+def test_console_quits_without_waiting_for_a_pending_connection_test(tarpit, tmp_path, capsys):
     """`t` on a connection whose server accepts and never answers (its deadline: the
-    default 10 s), then ctrl+q: the console process is gone within 2 s."""
+    default 10 s), then ctrl+q: the console process is gone well before that deadline.
+    A console that waited would take the ~9.5 s the test still had left; the bound leaves
+    a loaded 2-core CI box room for the interpreter's own teardown."""
     port, accepted = tarpit
     data = tmp_path / "data"
     url = f"http://127.0.0.1:{port}"
@@ -273,4 +277,4 @@ def test_console_quits_within_2s_while_a_connection_test_is_pending(tarpit, tmp_
         if child.poll() is None:
             child.kill()
     assert code == 0, child.stderr.read()  # type: ignore[union-attr]
-    assert took < 2.0, f"the console took {took:.1f} s to quit"
+    assert took < QUIT_BOUND_S, f"the console took {took:.1f} s to quit"

@@ -23,12 +23,12 @@ statuses: collections.Counter[tuple[str, int]] = collections.Counter()
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory):
     from engine.api.server import Api
-    from engine.app import open_engine
     from engine.context import Actor
     from engine.settings import Settings
+    from engine.wiring import open_services
 
     data = Path(tmp_path_factory.mktemp("fuzz")) / "data"
-    services = open_engine(Settings(data_dir=data), migrate=True)
+    services = open_services(Settings(data_dir=data), migrate=True)
     admin = Actor("admin", "test")
     services.users.register(admin)  # the first user: the platform admin
     services.workspaces.create(admin, "fuzz_ws")

@@ -11,7 +11,7 @@ import pytest
 from engine.backends.base import Closeable, IcebergWriter, Reattachable, Warmable
 from engine.backends.duckdb import DuckDBBackend
 from engine.backends.iceberg import IcebergCatalog
-from engine.backends.kinds import BuildContext
+from engine.backends.kinds import BuildInputs
 from engine.backends.spark_local import SparkLocalBackend
 from engine.backends.spark_operator import SparkOperatorBackend
 from engine.backends.trino import TrinoBackend
@@ -54,14 +54,14 @@ def test_pyiceberg_stays_behind_the_iceberg_writer_capability(tmp_path: Path) ->
     not (the toy) gives it no pyiceberg catalog, and no caller needs one from it."""
     iceberg = IcebergCatalog.sql(f"sqlite:///{tmp_path / 'c.db'}", str(tmp_path / "wh"))
     assert isinstance(iceberg, IcebergWriter)
-    toy = TOY.create({"warehouse": "w"}, BuildContext(tmp_path))
+    toy = TOY.create({"warehouse": "w"}, BuildInputs(tmp_path))
     assert not isinstance(toy, IcebergWriter)
-    duck = kind_of("duckdb").create({}, BuildContext(tmp_path, catalog=toy))
+    duck = kind_of("duckdb").create({}, BuildInputs(tmp_path, catalog=toy))
     try:
         assert not duck._has_catalog
     finally:
         duck.close()
-    duck = kind_of("duckdb").create({}, BuildContext(tmp_path, catalog=iceberg))
+    duck = kind_of("duckdb").create({}, BuildInputs(tmp_path, catalog=iceberg))
     try:
         assert duck._has_catalog
     finally:

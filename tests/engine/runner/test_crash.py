@@ -14,11 +14,11 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from engine.app import open_engine
 from engine.context import Actor
 from engine.models import Run
 from engine.runner.engine import Engine
 from engine.settings import Settings
+from engine.wiring import open_services
 from tests.engine.runner.conftest import until
 from tests.fakes.k8s_api import FakeKubernetes
 from tests.fakes.trino_server import FakeTrino
@@ -51,7 +51,7 @@ def test_kill_9_then_another_engine_settles_every_run(postgres_url, tmp_path):
         max_concurrent_runs=20,
         workspace_max_concurrent_runs=20,
     )
-    svc = open_engine(settings, migrate=True)
+    svc = open_services(settings, migrate=True)
     admin = Actor("admin", "test")
     svc.users.register(admin)
     trino, k8s = FakeTrino().start(), FakeKubernetes().start()
@@ -151,7 +151,7 @@ def test_kill_9_then_another_engine_settles_every_run(postgres_url, tmp_path):
                 "jobs", name, "FAILED", driver_pod=f"{name}-driver", message="executor lost"
             )
 
-        second = Engine(open_engine(settings), poll_interval=0.1).start()
+        second = Engine(open_services(settings), poll_interval=0.1).start()
         try:
             time.sleep(2)
             for name in apps[4:]:  # these finish after the new engine adopted them

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from engine.app import open_engine
 from engine.runner.embedded import EmbeddedEngine
 from engine.runner.engine import Engine
 from engine.settings import Settings
+from engine.wiring import open_services
 from tests.engine.runner.conftest import until
 
 
@@ -20,7 +20,7 @@ def site(db_url, tmp_path):
     settings = Settings(
         data_dir=tmp_path / "data", database_url=db_url, heartbeat_seconds=0.1, lease_seconds=1
     )
-    svc = open_engine(settings, migrate=True)
+    svc = open_services(settings, migrate=True)
     started: list = []
     yield svc, started
     for thing in started:
@@ -53,11 +53,11 @@ def test_a_daemon_that_asks_gets_the_lease_and_one_that_does_not_schedule_never_
     svc, started = site
     follower = console(svc, started)
     until(lambda: follower.engine is not None and follower.engine.holds_lease, timeout=10)
-    runs_only = Engine(open_engine(svc.settings), schedule=False, poll_interval=0.05).start()
+    runs_only = Engine(open_services(svc.settings), schedule=False, poll_interval=0.05).start()
     started.append(runs_only)
     time.sleep(0.5)
     assert follower.engine is not None and follower.engine.holds_lease  # no flapping
-    daemon = Engine(open_engine(svc.settings), poll_interval=0.05).start()
+    daemon = Engine(open_services(svc.settings), poll_interval=0.05).start()
     started.append(daemon)
     until(lambda: daemon.holds_lease, timeout=10)
     until(lambda: follower.engine is None, timeout=10)

@@ -87,11 +87,11 @@ def test_follow_shows_the_statement_that_runs_now(tmp_path):
     """`sadeem run logs --follow` in its own process prints the slow statement's line while
     it runs, ~2 s before its first progress line, not with it (the line used to wait in
     the buffer for the next one)."""
-    from engine.app import open_engine
     from engine.cli.main import main
     from engine.context import Actor, os_username
     from engine.runner.engine import Engine
     from engine.settings import Settings
+    from engine.wiring import open_services
 
     d = ["--data-dir", str(tmp_path)]
     assert main(["workspace", "create", "w", *d]) == 0
@@ -120,7 +120,7 @@ def test_follow_shows_the_statement_that_runs_now(tmp_path):
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    svc = open_engine(Settings(data_dir=tmp_path), migrate=False)
+    svc = open_services(Settings(data_dir=tmp_path), migrate=False)
     admin = Actor(os_username(), "cli")
     engine = None
     try:

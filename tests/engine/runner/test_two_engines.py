@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from engine.app import open_engine
 from engine.context import Actor
 from engine.models import Run, RunLogChunk
 from engine.runner.engine import Engine
 from engine.settings import Settings
+from engine.wiring import open_services
 from tests.engine.runner.conftest import until
 
 JOBS = 100
@@ -28,7 +28,7 @@ def setup(url, tmp_path, **overrides):
         lease_seconds=1.5,
         **overrides,
     )
-    svc = open_engine(settings, migrate=True)
+    svc = open_services(settings, migrate=True)
     admin = Actor("admin", "test")
     svc.users.register(admin)
     svc.workspaces.create(admin, "w")
@@ -45,8 +45,8 @@ def test_scheduled_fires_survive_a_takeover(postgres_url, tmp_path):
         svc.jobs.set_schedule(
             admin, "w", f"tick_{i}", "* * * * * *", catchup="all", overlap="queue"
         )
-    a = Engine(open_engine(settings), engine_id="engine-a", dispatch=False).start()
-    b = Engine(open_engine(settings), engine_id="engine-b", dispatch=False).start()
+    a = Engine(open_services(settings), engine_id="engine-a", dispatch=False).start()
+    b = Engine(open_services(settings), engine_id="engine-b", dispatch=False).start()
     try:
         until(lambda: a.holds_lease or b.holds_lease, timeout=10)
         time.sleep(5)
@@ -84,10 +84,10 @@ def test_claims_by_two_engines_run_each_once(postgres_url, tmp_path):
     svc.jobs.create(admin, "w", "quick", "sql", {"sql": "SELECT 1 AS x"}, max_concurrent_runs=16)
     ids = [svc.runs.trigger(admin, "w", "quick").id for _ in range(400)]
     a = Engine(
-        open_engine(settings), engine_id="engine-a", schedule=False, poll_interval=0.02
+        open_services(settings), engine_id="engine-a", schedule=False, poll_interval=0.02
     ).start()
     b = Engine(
-        open_engine(settings), engine_id="engine-b", schedule=False, poll_interval=0.02
+        open_services(settings), engine_id="engine-b", schedule=False, poll_interval=0.02
     ).start()
     try:
         until(

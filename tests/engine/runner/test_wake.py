@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.app import open_engine
 from engine.context import Actor
 from engine.runner.engine import Engine
 from engine.settings import Settings
+from engine.wiring import open_services
 from tests.engine.runner.conftest import wait_for
 
 NO_POLL = 3600.0
@@ -21,12 +21,12 @@ ADMIN = Actor("admin", "test")
 
 
 @pytest.fixture
-def open_services(db_url, tmp_path) -> Iterator:
+def open_site(db_url, tmp_path) -> Iterator:
     """open(**settings) -> services on the test's database; all closed after the test."""
     opened = []
 
     def open_(**settings):
-        svc = open_engine(
+        svc = open_services(
             Settings(data_dir=tmp_path / "data", database_url=db_url, **settings), migrate=True
         )
         opened.append(svc)
@@ -44,8 +44,8 @@ def _lake(svc) -> None:
     svc.jobs.create(ADMIN, "w", "q", "sql", {"sql": "SELECT 1 AS x"}, max_concurrent_runs=5)
 
 
-def test_a_run_queued_while_the_dispatcher_idles_starts_without_a_poll(open_services):
-    svc = open_services()
+def test_a_run_queued_while_the_dispatcher_idles_starts_without_a_poll(open_site):
+    svc = open_site()
     _lake(svc)
     engine = Engine(svc, schedule=False, poll_interval=NO_POLL).start()
     try:
@@ -55,8 +55,8 @@ def test_a_run_queued_while_the_dispatcher_idles_starts_without_a_poll(open_serv
         engine.stop(grace_s=5)
 
 
-def test_a_freed_slot_starts_the_next_queued_run_without_a_poll(open_services):
-    svc = open_services(max_concurrent_runs=1)
+def test_a_freed_slot_starts_the_next_queued_run_without_a_poll(open_site):
+    svc = open_site(max_concurrent_runs=1)
     _lake(svc)
     ids = [svc.runs.trigger(ADMIN, "w", "q").id for _ in range(3)]
     engine = Engine(svc, schedule=False, poll_interval=NO_POLL).start()
@@ -68,15 +68,15 @@ def test_a_freed_slot_starts_the_next_queued_run_without_a_poll(open_services):
         engine.stop(grace_s=5)
 
 
-def test_a_run_queued_by_another_process_wakes_the_engine(open_services, db_url):
+def test_a_run_queued_by_another_process_wakes_the_engine(open_site, db_url):
     if not db_url.startswith("postgresql"):
         pytest.skip("across processes the wake-up is PostgreSQL's NOTIFY; SQLite polls")
-    svc = open_services()
+    svc = open_site()
     _lake(svc)
     engine = Engine(svc, schedule=False, poll_interval=NO_POLL).start()
     try:
         # Another process: its own services, engine pool and in-process wake-up.
-        other = open_services()
+        other = open_site()
         assert other.runs.wake is not svc.runs.wake
         # The engine listens from its first wait on; a run queued before that is
         # claimed by the first tick anyway (the listener wakes it once when it starts).
@@ -86,8 +86,8 @@ def test_a_run_queued_by_another_process_wakes_the_engine(open_services, db_url)
         engine.stop(grace_s=5)
 
 
-def test_the_last_log_lines_are_written_with_the_outcome(open_services):
-    svc = open_services()
+def test_the_last_log_lines_are_written_with_the_outcome(open_site):
+    svc = open_site()
     _lake(svc)
     engine = Engine(svc, schedule=False, poll_interval=NO_POLL).start()
     try:

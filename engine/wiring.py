@@ -12,7 +12,7 @@ import migrations
 from engine.db import Database, stored_revision
 from engine.errors import MetadataUnavailable, SadeemError, ValidationError
 from engine.secrets import SecretBox, SecretPolicy
-from engine.services.base import EngineContext
+from engine.services.base import ServiceDeps
 from engine.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -63,97 +63,97 @@ class _Lazy(Generic[T]):
 def _audit(s: Services) -> AuditService:
     from engine.services.audit import AuditService
 
-    return AuditService(s.ctx)
+    return AuditService(s.deps)
 
 
 def _catalog(s: Services) -> CatalogService:
     from engine.services.catalog import CatalogService
 
-    return CatalogService(s.ctx, s.workspaces, s.lakehouse)
+    return CatalogService(s.deps, s.workspaces, s.lakehouse)
 
 
 def _catalog_guard(s: Services) -> CatalogGuard:
     from engine.services.catalog_guard import CatalogGuard
 
-    return CatalogGuard(s.ctx)
+    return CatalogGuard(s.deps)
 
 
 def _connections(s: Services) -> ConnectionService:
     from engine.services.connections import ConnectionService
 
-    return ConnectionService(s.ctx)
+    return ConnectionService(s.deps)
 
 
 def _demo(s: Services) -> DemoService:
     from engine.services.demo import DemoService
 
-    return DemoService(s.ctx, s)
+    return DemoService(s.deps, s)
 
 
 def _engine_state(s: Services) -> EngineStateService:
     from engine.services.engine_state import EngineStateService
 
-    return EngineStateService(s.ctx)
+    return EngineStateService(s.deps)
 
 
 def _health(s: Services) -> HealthService:
     from engine.services.health import HealthService
 
-    return HealthService(s.ctx, s.connections, s.lakehouse)
+    return HealthService(s.deps, s.connections, s.lakehouse)
 
 
 def _jobs(s: Services) -> JobService:
     from engine.services.jobs import JobService
 
-    return JobService(s.ctx, s.sql)  # saved SQL must pass the SQL rules
+    return JobService(s.deps, s.sql)  # saved SQL must pass the SQL rules
 
 
 def _lakehouse(s: Services) -> Lakehouse:
     from engine.services.lakehouse import Lakehouse
 
-    return Lakehouse(s.ctx, s.connections, s.catalog_guard)
+    return Lakehouse(s.deps, s.connections, s.catalog_guard)
 
 
 def _provisioning(s: Services) -> ProvisioningService:
     from engine.services.provisioning import ProvisioningService
 
-    return ProvisioningService(s.ctx, s.workspaces, s.lakehouse)
+    return ProvisioningService(s.deps, s.workspaces, s.lakehouse)
 
 
 def _runs(s: Services) -> RunService:
     from engine.services.runs import RunService
 
-    return RunService(s.ctx)
+    return RunService(s.deps)
 
 
 def _tokens(s: Services) -> TokenService:
     from engine.services.tokens import TokenService
 
-    return TokenService(s.ctx)
+    return TokenService(s.deps)
 
 
 def _separation(s: Services) -> SeparationService:
     from engine.services.separation import SeparationService
 
-    return SeparationService(s.ctx, s.workspaces, s.lakehouse)
+    return SeparationService(s.deps, s.workspaces, s.lakehouse)
 
 
 def _sql(s: Services) -> SqlService:
     from engine.services.sql import SqlService
 
-    return SqlService(s.ctx, s.workspaces, s.lakehouse)
+    return SqlService(s.deps, s.workspaces, s.lakehouse)
 
 
 def _users(s: Services) -> UserService:
     from engine.services.users import UserService
 
-    return UserService(s.ctx)
+    return UserService(s.deps)
 
 
 def _workspaces(s: Services) -> WorkspaceService:
     from engine.services.workspaces import WorkspaceService
 
-    return WorkspaceService(s.ctx)
+    return WorkspaceService(s.deps)
 
 
 class Services:
@@ -176,18 +176,18 @@ class Services:
     engine_state = _Lazy(_engine_state)
     demo = _Lazy(_demo)
 
-    def __init__(self, ctx: EngineContext) -> None:
-        self.ctx = ctx
+    def __init__(self, deps: ServiceDeps) -> None:
+        self.deps = deps
         self._built: dict[str, Any] = {}
         self._lock = threading.RLock()
 
     @property
     def settings(self) -> Settings:
-        return self.ctx.settings
+        return self.deps.settings
 
     @property
     def db(self) -> Database:
-        return self.ctx.db
+        return self.deps.db
 
     def close(self) -> None:
         if "sql" in self._built:  # its history rows still pending are written first
@@ -196,7 +196,7 @@ class Services:
             self._built["runs"].wake.close()
         if "lakehouse" in self._built:  # nothing to close in one never built
             self._built["lakehouse"].close()
-        self.ctx.db.dispose()
+        self.deps.db.dispose()
 
 
 def prepare_data_dir(path: Path) -> None:
@@ -214,7 +214,7 @@ def prepare_data_dir(path: Path) -> None:
         raise ValidationError(f"cannot use {path} as the data directory: not a directory")
 
 
-def open_engine(settings: Settings | None = None, *, migrate: bool | None = None) -> Services:
+def open_services(settings: Settings | None = None, *, migrate: bool | None = None) -> Services:
     """Open the metadata DB. The embedded SQLite DB is upgraded automatically; a server DB is
     upgraded only when asked (`sadeem db upgrade`), and refused when behind."""
     settings = settings or load_settings()
@@ -240,4 +240,4 @@ def open_engine(settings: Settings | None = None, *, migrate: bool | None = None
     secrets = SecretBox(
         settings.data_dir, settings.secret_key, policy=SecretPolicy.from_settings(settings)
     )
-    return Services(EngineContext(settings, db, secrets))
+    return Services(ServiceDeps(settings, db, secrets))
