@@ -9,10 +9,6 @@ from datetime import datetime
 
 from engine.errors import PermissionDenied
 
-# `socket`: a call through the engine's Unix socket (the peer's OS account).
-# `http`: through its HTTP API, as a bearer token's user.
-SOURCES = ("tui", "cli", "scheduler", "engine", "test", "socket", "http")
-
 
 @dataclass(frozen=True)
 class Actor:
@@ -23,6 +19,8 @@ class Actor:
     `expires_at`: when the credential of the session ends (an expiring token's)."""
 
     username: str
+    # The door: tui, cli, scheduler, engine, test; `socket` (the engine's Unix socket, the
+    # peer's OS account) or `http` (its HTTP API, as a bearer token's user).
     source: str = "cli"
     read_only: bool = False
     # When the credential this actor came with ends (an HTTP token's expiry): what it
