@@ -26,11 +26,13 @@ if TYPE_CHECKING:
     from engine.services.jobs import JobService
     from engine.services.lakehouse import Lakehouse
     from engine.services.provisioning import ProvisioningService
+    from engine.services.run_queue import RunQueue
     from engine.services.runs import RunService
     from engine.services.separation import SeparationService
     from engine.services.sql import SqlService
     from engine.services.tokens import TokenService
     from engine.services.users import UserService
+    from engine.services.wake import Wake
     from engine.services.workspaces import WorkspaceService
 
 T = TypeVar("T")
@@ -123,7 +125,21 @@ def _provisioning(s: Services) -> ProvisioningService:
 def _runs(s: Services) -> RunService:
     from engine.services.runs import RunService
 
-    return RunService(s.deps)
+    return RunService(s.deps, s.wake)
+
+
+def _queue(s: Services) -> RunQueue:
+    from engine.services.run_queue import RunQueue
+
+    return RunQueue(s.deps, s.wake)
+
+
+def _wake(s: Services) -> Wake:
+    from engine.services.wake import Wake
+
+    # One per process: a run queued by a user's RunService, or a slot freed by the
+    # engine's RunQueue, wakes the dispatcher waiting on it.
+    return Wake(s.deps.db)
 
 
 def _tokens(s: Services) -> TokenService:
@@ -171,7 +187,9 @@ class Services:
     sql = _Lazy(_sql)
     health = _Lazy(_health)
     jobs = _Lazy(_jobs)
-    runs = _Lazy(_runs)
+    runs = _Lazy(_runs)  # users' verbs: trigger, list, logs, cancel, retry
+    queue = _Lazy(_queue)  # the engine's: claims, outcomes, schedule fires, plans
+    wake = _Lazy(_wake)
     tokens = _Lazy(_tokens)
     engine_state = _Lazy(_engine_state)
     demo = _Lazy(_demo)
@@ -192,8 +210,8 @@ class Services:
     def close(self) -> None:
         if "sql" in self._built:  # its history rows still pending are written first
             self._built["sql"].close()
-        if "runs" in self._built:  # its LISTEN and NOTIFY connections, on PostgreSQL
-            self._built["runs"].wake.close()
+        if "wake" in self._built:  # its LISTEN and NOTIFY connections, on PostgreSQL
+            self._built["wake"].close()
         if "lakehouse" in self._built:  # nothing to close in one never built
             self._built["lakehouse"].close()
         self.deps.db.dispose()

@@ -139,7 +139,7 @@ class Ops:
 
     def observe_runs(self) -> None:
         """Feed the histograms with the runs that moved since the last scrape."""
-        runs = self.services.runs
+        queue = self.services.queue
         with self._timings_lock:
             for event, hist in (
                 ("claimed", self.claim_lag),
@@ -147,7 +147,7 @@ class Ops:
                 ("finished", self.run_seconds),
             ):
                 while True:
-                    page = runs.timings(event, self._marks[event], TIMINGS_PAGE)
+                    page = queue.timings(event, self._marks[event], TIMINGS_PAGE)
                     for when, run_id, kind, state, seconds in page:
                         labels = (kind, state) if event == "finished" else (kind,)
                         hist.labels(*labels).observe(seconds)
@@ -251,10 +251,10 @@ class _StateCollector:
         runs = GaugeMetricFamily(
             "sadeem_runs", "Runs by state and job type", labels=["state", "job_type"]
         )
-        for state, kind, n in services.runs.counts():
+        for state, kind, n in services.queue.counts():
             runs.add_metric([state, kind], n)
         yield runs
-        depth = services.runs.queue_depth()
+        depth = services.queue.queue_depth()
         yield GaugeMetricFamily("sadeem_queue_depth", "Queued runs waiting for a slot", value=depth)
         status = services.engine_state.status()
         alive = status.engines_alive

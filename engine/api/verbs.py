@@ -1,7 +1,7 @@
 """What a client may call: the service verbs the console and the CLI use, by name.
 
-An allow-list on purpose: the services also hold the runner's verbs (runs.claim,
-runs.finish, engine_state.acquire_lease, ...) that trust their caller, and a new service
+An allow-list on purpose: the services also hold the runner's verbs (queue.claim,
+queue.finish, engine_state.acquire_lease, ...) that trust their caller, and a new service
 method is not reachable from a socket until someone adds it here. Every verb listed takes
 the acting user first; the server puts the peer's identity there, never the client."""
 

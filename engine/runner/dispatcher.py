@@ -12,7 +12,7 @@ from typing import Any
 from engine.errors import SadeemError
 from engine.run_states import RunState
 from engine.runner.context import LogWriter, Outcome, RunContext
-from engine.services.runs import RunPlan
+from engine.services.run_queue import RunPlan
 
 log = logging.getLogger("sadeem.runner")
 
@@ -40,13 +40,13 @@ class Dispatcher:
             slots = self.max_workers - len(self.active)
             if slots <= 0:
                 return []
-            ids = self.services.runs.claim(self.owner, slots, self.workspace_limit)
+            ids = self.services.queue.claim(self.owner, slots, self.workspace_limit)
             if not ids:
                 return []
             # Every claimed run's context in one read; a run whose plan cannot be read
             # (it went meanwhile) is handed over too and ends in its worker.
             try:
-                plans = {p.run_id: p for p in self.services.runs.plans(ids)}
+                plans = {p.run_id: p for p in self.services.queue.plans(ids)}
             except Exception:
                 log.exception("reading the claimed runs failed", extra={"run_ids": ids})
                 plans = {}
@@ -58,9 +58,9 @@ class Dispatcher:
     def context(
         self, run_id: int, plan: RunPlan | None = None
     ) -> tuple[RunContext, dict[str, str]]:
-        runs = self.services.runs
+        queue = self.services.queue
         if plan is None:
-            plan = runs.plan(run_id)
+            plan = queue.plan(run_id)
         rc = RunContext(
             run_id=plan.run_id,
             workspace=plan.workspace,
@@ -73,9 +73,9 @@ class Dispatcher:
             timeout_s=plan.timeout_s,
             created_by=plan.created_by,
             started=time.monotonic(),
-            log=LogWriter(partial(runs.append_log, run_id)),
-            set_external=partial(runs.set_external, run_id),
-            cancel_requested=_cancel_poll(runs, run_id, plan.state == RunState.CANCELLING),
+            log=LogWriter(partial(queue.append_log, run_id)),
+            set_external=partial(queue.set_external, run_id),
+            cancel_requested=_cancel_poll(queue, run_id, plan.state == RunState.CANCELLING),
             connection_type=plan.connection_type,
             author=plan.author,
             author_admin=plan.author_admin,
@@ -99,7 +99,7 @@ class Dispatcher:
             rc.log(f"finished: {outcome.state}" + (f": {outcome.error}" if outcome.error else ""))
             # The last lines are written with the outcome, in its transaction.
             last_lines = rc.log.drain()
-        self.services.runs.finish(
+        self.services.queue.finish(
             run_id,
             outcome.state,
             error=outcome.error,
@@ -135,11 +135,11 @@ class Dispatcher:
         # A claimed run whose worker never started goes back to the queue for the next
         # engine, instead of waiting to be marked lost.
         for run_id in [k for k, f in self.active.items() if f.cancelled()]:
-            self.services.runs.release(run_id, self.owner)
+            self.services.queue.release(run_id, self.owner)
         return [k for k in pending if not self.active[k].cancelled()]
 
 
-def _cancel_poll(runs: Any, run_id: int, asked_already: bool, every_s: float = 1.0) -> Any:
+def _cancel_poll(queue: Any, run_id: int, asked_already: bool, every_s: float = 1.0) -> Any:
     """A cheap `was cancel asked?` that reads the run's state at most once a second; the
     first read a second after the plan's (which says whether it was asked already)."""
     last = [time.monotonic(), asked_already]
@@ -147,7 +147,7 @@ def _cancel_poll(runs: Any, run_id: int, asked_already: bool, every_s: float = 1
     def asked() -> bool:
         if not last[1] and time.monotonic() - last[0] >= every_s:
             last[0] = time.monotonic()
-            last[1] = runs.state_of(run_id) == RunState.CANCELLING
+            last[1] = queue.state_of(run_id) == RunState.CANCELLING
         return bool(last[1])
 
     return asked

@@ -139,7 +139,7 @@ class Engine:
         process or, on PostgreSQL, any other; a run ended, so a slot freed), and every
         `poll_interval` whatever: the wake-up is the fast path, the poll the safety net
         (a retry whose backoff ran out, a SQLite peer process, a lost notification)."""
-        wake = self.services.runs.wake
+        wake = self.services.wake
         while not self._stop.is_set():
             self.ticks["dispatch"] = time.monotonic()
             if self.embedded and not self.holds_lease:
@@ -157,7 +157,7 @@ class Engine:
         """Stop claiming, let running runs finish up to the grace period, release the lease.
         Runs still going after it are left for another engine to reconcile."""
         self._stop.set()
-        self.services.runs.wake.set()  # out of its wait, to see the stop
+        self.services.wake.set()  # out of its wait, to see the stop
         with self._lease_lock:
             self.scheduler.stop()
         pending = self.dispatcher.stop(self.grace_s if grace_s is None else grace_s)

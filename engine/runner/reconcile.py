@@ -31,7 +31,7 @@ class Reconciler:
         """Settle every orphaned run once; returns the ids this engine took care of."""
         handled = []
         for run_id, previous in self.services.engine_state.orphaned_runs(self.stale_after_s):
-            if run_id in self.watching or not self.services.runs.adopt(
+            if run_id in self.watching or not self.services.queue.adopt(
                 run_id, self.owner, previous
             ):
                 continue  # already ours, or another engine adopted it first
@@ -43,9 +43,9 @@ class Reconciler:
         return handled
 
     def settle(self, run_id: int) -> None:
-        plan = self.services.runs.plan(run_id)
+        plan = self.services.queue.plan(run_id)
         external, cancelling = plan.external_id, plan.state == RunState.CANCELLING
-        self.services.runs.append_log(
+        self.services.queue.append_log(
             run_id, f"engine {self.owner} adopted this run after its engine stopped\n"
         )
         backend = self._backend(plan) if external else None
@@ -107,7 +107,7 @@ class Reconciler:
                             else f"{outcome} (re-adopted run)",
                         )
                         return
-                    if self.services.runs.state_of(run_id) == RunState.CANCELLING:
+                    if self.services.queue.state_of(run_id) == RunState.CANCELLING:
                         cancel()
                     time.sleep(1)
             except SadeemError as exc:
@@ -118,7 +118,7 @@ class Reconciler:
         threading.Thread(target=watch, daemon=True, name=f"adopted-{run_id}").start()
 
     def _finish(self, run_id: int, state: str, error: str | None) -> None:
-        self.services.runs.append_log(
+        self.services.queue.append_log(
             run_id, f"recorded {state}" + (f": {error}" if error else "") + "\n"
         )
-        self.services.runs.finish(run_id, state, error=error, owner=self.owner)
+        self.services.queue.finish(run_id, state, error=error, owner=self.owner)

@@ -78,7 +78,7 @@ class Scheduler:
             return
         rows = {
             sc.id: (sc.cron, sc.timezone, sc.paused, sc.updated_at)
-            for sc in self.services.runs.schedules()
+            for sc in self.services.queue.schedules()
         }
         now = utcnow()
         caught: list[int] = []
@@ -114,7 +114,7 @@ class Scheduler:
         return keep(times, policy or "all", now - timedelta(seconds=sc.catchup_window_seconds))
 
     def due(self, sid: int, policy: str | None = None) -> list[Any]:
-        sc = self.services.runs.schedule(sid)
+        sc = self.services.queue.schedule(sid)
         if sc is None or sc.paused:
             return []
         return self._times(sc, policy, utcnow())
@@ -131,7 +131,7 @@ class Scheduler:
             times = self._times(sc, sc.catchup, now)
             return times, times[-1] if times else now if sc.catchup == "none" else None
 
-        return int(self.services.runs.fire_due(sids, plan))
+        return int(self.services.queue.fire_due(sids, plan))
 
     def fire(self, sids: Iterable[int]) -> int:
         """Fire every due time since their last fire of these schedules, in one transaction."""
@@ -141,7 +141,7 @@ class Scheduler:
             times = self._times(sc, "all", now)
             return times, times[-1] if times else None
 
-        return int(self.services.runs.fire_due(sids, plan))
+        return int(self.services.queue.fire_due(sids, plan))
 
     def wake(self, sid: int) -> None:
         """Fire one schedule now (what the firer does for every schedule due at once)."""

@@ -218,7 +218,7 @@ def child_sadeem_keys(data_dir: str) -> None:
 
             def flood() -> None:  # 100,000 lines, in chunks as the runner writes them
                 for chunk in range(200):
-                    services.runs.append_log(
+                    services.queue.append_log(
                         run.id,
                         "".join(
                             f"line {chunk * 500 + i} of a busy Spark driver log\n"

@@ -75,7 +75,7 @@ def _queued_run(svc, admin, uniq):
 
 def _failed_run(svc, admin, uniq):
     run_id = _queued_run(svc, admin, uniq)
-    svc.runs.finish(run_id, "failed", error="boom")
+    svc.queue.finish(run_id, "failed", error="boom")
     return run_id
 
 

@@ -76,8 +76,8 @@ def site(tmp_path):
     svc.provisioning.apply(me, "ws")
     svc.jobs.create(me, "ws", "j", "sql", {"sql": "SELECT 1 AS x"}, description=HOSTILE)
     run = svc.runs.trigger(me, "ws", "j")
-    svc.runs.append_log(run.id, f"log {HOSTILE}\n")
-    svc.runs.finish(run.id, "failed", error=f"error {HOSTILE}")
+    svc.queue.append_log(run.id, f"log {HOSTILE}\n")
+    svc.queue.finish(run.id, "failed", error=f"error {HOSTILE}")
     # Sadeem's own SQL refuses such a name; another writer of the catalog (Spark, Trino) does not.
     ws = svc.workspaces.get(me, "ws")
     svc.lakehouse.catalog(me, ws).create_table(

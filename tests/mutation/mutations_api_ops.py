@@ -18,7 +18,7 @@ MUTATIONS: list[dict] = [
     {
         "name": "metrics: the queue depth is always 0",
         "path": "engine/api/ops.py",
-        "old": "        depth = services.runs.queue_depth()",
+        "old": "        depth = services.queue.queue_depth()",
         "new": "        depth = 0",
         "tests": [f"{OPS}::test_runs_and_queue_move_while_runs_execute"],
     },

@@ -2,7 +2,7 @@
 (issue 12). `python3 tests/mutation/run.py` applies them one at a time."""
 
 SEPARATION = "engine/services/separation.py"
-RUNS = "engine/services/runs.py"
+RUNS = "engine/services/run_queue.py"  # the engine side of runs: claims and outcomes
 SQL_JOBS = "engine/runner/sql_executor.py"
 
 T_SEPARATION = ["tests/engine/test_separation.py"]

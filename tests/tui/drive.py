@@ -95,7 +95,7 @@ def add_run(
     run_id = services.runs.trigger(ANA, "demo", job).id
     lines = list(log)
     if lines:
-        services.runs.append_log(run_id, "\n".join(lines))
+        services.queue.append_log(run_id, "\n".join(lines))
     queued = FIXED + timedelta(minutes=minute)
     with services.db.session() as s:
         row = s.get(Run, run_id)

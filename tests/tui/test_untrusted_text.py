@@ -40,8 +40,8 @@ def shows_literally(app, text: str = MARKUP) -> bool:
 async def test_a_run_error_and_a_log_line(make_app, services):
     services.jobs.create(ANA, "demo", "hostile", "sql", {"sql": "SELECT 1 AS x"})
     run = services.runs.trigger(ANA, "demo", "hostile")
-    services.runs.append_log(run.id, f"log {HOSTILE}\nnext line\n")
-    services.runs.finish(run.id, "failed", error=f"error {HOSTILE}")
+    services.queue.append_log(run.id, f"log {HOSTILE}\nnext line\n")
+    services.queue.finish(run.id, "failed", error=f"error {HOSTILE}")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(app, pilot)

@@ -207,7 +207,8 @@ def test_a_forged_identity_is_ignored(server, site, client, client_as):
 
 
 def test_runner_verbs_are_not_reachable(server, site, client):
-    """runs.finish, runs.claim, engine_state.acquire_lease trust their caller: not served."""
+    """queue.finish, queue.claim, engine_state.acquire_lease trust their caller: not served
+    (under their old names either, from when one service held users' and engine's verbs)."""
     import httpx
 
     http = httpx.Client(transport=httpx.HTTPTransport(uds=str(server.socket)), base_url="http://x")
@@ -215,6 +216,10 @@ def test_runner_verbs_are_not_reachable(server, site, client):
         "/v1/runs/finish",
         "/v1/runs/claim",
         "/v1/runs/mark_scheduled",
+        "/v1/queue/finish",
+        "/v1/queue/claim",
+        "/v1/queue/fire_due",
+        "/v1/wake/set",
         "/v1/engine_state/acquire_lease",
         "/v1/users/bootstrap",
         "/v1/users/register",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from engine.services.runs import TERMINAL
+from engine.run_states import TERMINAL
 from tests.support import every_row
 
 

@@ -205,7 +205,7 @@ def test_a_stop_during_a_claim_leaves_no_run_stranded(lake, admin):
     lake.jobs.create(admin, "w", "quick", "sql", {"sql": "SELECT 1 AS x"}, max_concurrent_runs=8)
     ids = [lake.runs.trigger(admin, "w", "quick").id for _ in range(4)]
     dispatcher = Dispatcher(lake, "engine-x", max_workers=4, workspace_limit=8)
-    real_claim = lake.runs.claim
+    real_claim = lake.queue.claim
     stopping: list[threading.Thread] = []
 
     def claim_while_stopping(*args, **kwargs):
@@ -216,11 +216,11 @@ def test_a_stop_during_a_claim_leaves_no_run_stranded(lake, admin):
         stopper.join(0.5)
         return claimed
 
-    lake.runs.claim = claim_while_stopping
+    lake.queue.claim = claim_while_stopping
     try:
         started = dispatcher.tick()
     finally:
-        del lake.runs.claim
+        del lake.queue.claim
     stopping[0].join(15)
     assert sorted(started) == sorted(ids)
     states = {lake.runs.get(admin, i).state for i in ids}

@@ -74,9 +74,9 @@ def test_the_jobs_list_shows_each_job_whole_in_a_fixed_number_of_queries(lake, a
     lake.jobs.set_schedule(admin, "w", "c", "0 3 * * *", timezone="Asia/Riyadh")
     lake.jobs.edit(admin, "w", "c", definition={"sql": "SELECT 2 AS y"})  # version 2
     older = lake.runs.trigger(admin, "w", "a")
-    lake.runs.finish(older.id, "failed", error="boom")
+    lake.queue.finish(older.id, "failed", error="boom")
     newer = lake.runs.trigger(admin, "w", "a")
-    lake.runs.finish(newer.id, "succeeded")
+    lake.queue.finish(newer.id, "succeeded")
 
     def listed() -> tuple[dict, int]:
         statements = []

@@ -125,7 +125,7 @@ def test_follow_shows_the_statement_that_runs_now(tmp_path):
     engine = None
     try:
         # A line of our own: once the follower prints it, it is up and polling.
-        svc.runs.append_log(1, "waiting for an engine\n")
+        svc.queue.append_log(1, "waiting for an engine\n")
         until(lambda: bool(seen) or follower.poll() is not None, timeout=30)
         engine = Engine(svc, poll_interval=0.05).start()
         until(lambda: any("RUNNING" in line for _t, line in seen), timeout=30)
@@ -169,7 +169,7 @@ def test_a_chunk_over_the_cap_is_marked_as_cut(lake, admin):
     run = lake.runs.trigger(
         admin, "w", lake.jobs.create(admin, "w", "j", "sql", {"sql": "SELECT 1"}).name
     )
-    lake.runs.append_log(run.id, "z" * 70_000 + "LIMIT 10\n")
+    lake.queue.append_log(run.id, "z" * 70_000 + "LIMIT 10\n")
     (chunk,) = lake.runs.logs(admin, run.id)
     assert chunk.text.endswith("…[cut, 70009 chars]\n")
     assert len(chunk.text) <= 64 * 1024

@@ -34,7 +34,7 @@ class ToyInProcessEngine:
 
 
 @dataclass
-class Runs:
+class Queue:
     plan_of: Any
     finished: list[tuple[str, str | None]] = field(default_factory=list)
 
@@ -57,7 +57,7 @@ def _services(backend: Any, state: str = "running") -> Any:
         workspace=ws, connection=None, external_id="q-1", state=state, job_type="sql"
     )
     return SimpleNamespace(
-        runs=Runs(plan),
+        queue=Queue(plan),
         sql=SimpleNamespace(version_author=lambda run_id: "ana"),
         lakehouse=SimpleNamespace(sql=lambda actor, ws, name: (name, backend)),
     )
@@ -68,7 +68,7 @@ def test_work_on_a_reattachable_backend_is_settled_with_its_real_outcome() -> No
     assert isinstance(backend, Reattachable)
     services = _services(backend)
     Reconciler(services, "engine-2", 30).settle(1)
-    assert services.runs.finished == [("succeeded", None)]
+    assert services.queue.finished == [("succeeded", None)]
     assert backend.asked == [("q-1", "ana")]  # as the user the query runs as
 
 
@@ -83,7 +83,7 @@ def test_a_cancel_asked_while_the_engine_was_down_reaches_the_backend() -> None:
 def test_work_the_backend_no_longer_knows_is_lost() -> None:
     services = _services(ToyRemoteEngine(None))
     Reconciler(services, "engine-2", 30).settle(1)
-    assert services.runs.finished == [("failed", "lost: the backend no longer knows this work")]
+    assert services.queue.finished == [("failed", "lost: the backend no longer knows this work")]
 
 
 def test_work_inside_a_backend_that_cannot_reattach_is_lost() -> None:
@@ -91,5 +91,5 @@ def test_work_inside_a_backend_that_cannot_reattach_is_lost() -> None:
     assert not isinstance(backend, Reattachable)
     services = _services(backend)
     Reconciler(services, "engine-2", 30).settle(1)
-    [(state, error)] = services.runs.finished
+    [(state, error)] = services.queue.finished
     assert state == "failed" and error and error.startswith("lost: ")

@@ -16,7 +16,7 @@ def delays_of_failing(lake, admin, job: str, failures: int, state: str = "failed
     run_id = lake.runs.trigger(admin, "w", job).id
     delays = []
     for _ in range(failures):
-        assert lake.runs.finish(run_id, state, error="boom")
+        assert lake.queue.finish(run_id, state, error="boom")
         with lake.db.session() as s:
             retry = s.scalar(select(Run).where(Run.retry_of_id == run_id))
             if retry is None:

@@ -24,8 +24,8 @@ def _run(state: str):
     def prepare(svc, admin, uniq):
         run = svc.runs.trigger(admin, WS, _job(svc, admin, uniq))
         if state != "queued":
-            svc.runs.claim("test-engine", 10, 100)
-            svc.runs.finish(run.id, state, error="x")
+            svc.queue.claim("test-engine", 10, 100)
+            svc.queue.finish(run.id, state, error="x")
         return run.id
 
     return prepare

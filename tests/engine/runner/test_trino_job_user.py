@@ -53,8 +53,8 @@ def test_manual_and_scheduled_runs_reach_trino_as_the_author_with_batch_tags(
     lake.jobs.create(ed, "w", "report", "sql", {"sql": "SELECT 1"}, connection="trino")
     lake.jobs.set_schedule(ed, "w", "report", "0 2 * * *", overlap="queue")
     manual = lake.runs.trigger(rita, "w", "report")  # triggered by someone else
-    [schedule] = lake.runs.schedules()
-    assert lake.runs.fire(schedule.id, [datetime(2026, 11, 20, 2, tzinfo=UTC)]) == 1
+    [schedule] = lake.queue.schedules()
+    assert lake.queue.fire(schedule.id, [datetime(2026, 11, 20, 2, tzinfo=UTC)]) == 1
     engines()
     until(lambda: len(lake.runs.list(admin, "w", job="report")) == 2)
     runs = [wait_for(lake, admin, r.id) for r in lake.runs.list(admin, "w", job="report")]
