@@ -147,13 +147,18 @@ def _backend_modules() -> list[str]:
 
 
 _kinds: dict[str, Kind] = {}
-_lock = threading.RLock()
+# Two locks, never one: `register` runs inside a backend module's import, which holds that
+# module's import lock. A loader that held the registry's lock while importing waited for
+# that module while its importer waited for the registry: the engine's first health check
+# (importing iceberg) and first SQL check (loading every kind) froze the server for good.
+_kinds_lock = threading.Lock()  # the dict; held for a dict update only
+_load_lock = threading.Lock()  # one loader at a time; never taken by register()
 _loaded = False
 
 
 def register(kind: Kind) -> Kind:
     """Add a kind (a backend module calls this at import). Names are unique."""
-    with _lock:
+    with _kinds_lock:
         existing = _kinds.get(kind.name)
         if existing is not None and existing is not kind:
             raise ValueError(f"connection kind {kind.name!r} is already registered")
@@ -163,14 +168,14 @@ def register(kind: Kind) -> Kind:
 
 def unregister(name: str) -> None:
     """Remove a kind (tests that register a toy kind clean up with this)."""
-    with _lock:
+    with _kinds_lock:
         _kinds.pop(name, None)
 
 
 def _load() -> dict[str, Kind]:
     global _loaded
     if not _loaded:
-        with _lock:
+        with _load_lock:
             if not _loaded:
                 for module in _backend_modules():
                     importlib.import_module(module)

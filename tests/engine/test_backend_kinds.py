@@ -223,3 +223,58 @@ def test_an_iceberg_sql_connection_saved_before_catalog_name_keeps_its_catalog(
     finally:
         downgrade(engine, "base")
         engine.dispose()
+
+
+# A backend module that registers its kind while another thread loads every kind: the
+# module's import lock and the registry's lock taken in opposite orders froze `engine
+# serve` for good (the console's first health check imported iceberg while its first SQL
+# check loaded the kinds). Run in a child, so a deadlock is a timeout, not a hung suite.
+_RACE = """
+import sys, threading
+from engine.backends import kinds
+
+started, go = threading.Event(), threading.Event()
+sys.modules["__main__"].started, sys.modules["__main__"].go = started, go
+kinds._backend_modules = lambda: ["slow_backend"]  # the only module the loader imports
+kinds._loaded = False
+importer = threading.Thread(target=lambda: __import__("slow_backend"), daemon=True)
+importer.start()
+started.wait(5)  # the importer holds slow_backend's import lock, before its register()
+loader = threading.Thread(target=kinds.all_kinds, daemon=True)
+loader.start()
+loader.join(0.3)  # the loader is now waiting for slow_backend
+go.set()
+importer.join(10)
+loader.join(10)
+print("stuck" if importer.is_alive() or loader.is_alive() else sorted(kinds.all_kinds()))
+"""
+
+_SLOW_BACKEND = """
+import sys
+from engine.backends import kinds
+from tests.fakes import toy_catalog
+
+main = sys.modules["__main__"]
+main.started.set()
+main.go.wait(5)
+kinds.register(toy_catalog.KIND)
+"""
+
+
+def test_a_kind_registered_while_another_thread_loads_them_all_does_not_deadlock(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "slow_backend.py").write_text(_SLOW_BACKEND)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", _RACE],
+        env={"PYTHONPATH": f"{root}:{tmp_path}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str([toy_catalog.KIND.name]), done.stdout
