@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.runner.ticker import TICKER, Ticker
 from engine.services.workspaces import WorkspaceView
 
 log = logging.getLogger("sadeem.runner")
@@ -19,6 +20,8 @@ class Outcome:
     state: str  # succeeded | failed | timed_out | cancelled
     error: str | None = None
     result: dict[str, Any] = field(default_factory=dict)
+    # The backend's id of work that ends with the engine (not re-adopted), saved at the end.
+    external_id: str | None = None
 
 
 # A log line longer than this is cut, with `…[cut, N chars]` saying so (a Spark driver can
@@ -30,21 +33,27 @@ MAX_CHUNK = 60 * 1024
 class LogWriter:
     """Buffers log lines and writes them as chunks, at most every `interval` seconds or
     `max_lines` lines, so a chatty job does not turn into a write per line. A line that
-    waits is written `interval` seconds later at the latest, whether or not another line
-    follows: waiting for the next line left `run logs --follow` one statement behind and
-    the log empty during a long statement."""
+    waits is written `interval` seconds later at the latest (give or take the ticker's
+    beat), whether or not another line follows: waiting for the next line left
+    `run logs --follow` one statement behind and the log empty during a long statement.
+    The late write is a chore of the process's one ticker, not a timer thread per run."""
 
     def __init__(
-        self, write: Callable[[str], Any], interval: float = 0.5, max_lines: int = 500
+        self,
+        write: Callable[[str], Any],
+        interval: float = 0.5,
+        max_lines: int = 500,
+        ticker: Ticker = TICKER,
     ) -> None:
         self._write = write
         self._interval = interval
         self._max_lines = max_lines
+        self._ticker = ticker
         self._lines: list[str] = []
         self._last = time.monotonic()
         self._lock = threading.Lock()  # the buffer
         self._write_lock = threading.Lock()  # chunks are written one at a time, in order
-        self._timer: threading.Timer | None = None
+        self._waiting = False  # a late write is asked of the ticker
 
     def __call__(self, line: str) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -57,43 +66,51 @@ class LogWriter:
                 len(self._lines) >= self._max_lines
                 or time.monotonic() - self._last >= self._interval
             )
-            if not due and self._timer is None:
-                self._timer = threading.Timer(self._interval, self._flush_later)
-                self._timer.daemon = True
-                self._timer.start()
+            ask = not due and not self._waiting
+            self._waiting = self._waiting or ask
         if due:
             self.flush()
+        elif ask:
+            self._ticker.add(self, self._late)
 
-    def _flush_later(self) -> None:
+    def _late(self, now: float) -> bool:
+        """The ticker's chore: write what waited `interval`; False once nothing waits."""
+        with self._lock:
+            if not self._lines:
+                self._waiting = False
+                return False
+            if now - self._last < self._interval:
+                return True
         try:
             self.flush()
-        except Exception as exc:  # a thread of its own: say so, never die with a traceback
+        except Exception as exc:  # the ticker's thread: say so, never die with a traceback
             log.warning("run log not written yet: %s", exc.__class__.__name__)
+            return True
+        with self._lock:
+            self._waiting = bool(self._lines)
+            return self._waiting
+
+    def _take(self) -> list[str]:
+        with self._lock:
+            lines, self._lines = self._lines, []
+            self._last = time.monotonic()
+        return lines
 
     def drain(self) -> str | None:
         """Take what waits, for the caller to write (the run's finish writes its last lines
         in its own transaction): chunks but the last are written here, the last returned."""
         with self._write_lock:
+            self._ticker.discard(self)
             with self._lock:
-                lines, self._lines = self._lines, []
-                self._last = time.monotonic()
-                timer, self._timer = self._timer, None
-            if timer is not None:
-                timer.cancel()
-            chunks = _chunks(lines)
+                self._waiting = False
+            chunks = _chunks(self._take())
             for chunk in chunks[:-1]:
                 self._write(chunk)
             return chunks[-1] if chunks else None
 
     def flush(self) -> None:
         with self._write_lock:
-            with self._lock:
-                lines, self._lines = self._lines, []
-                self._last = time.monotonic()
-                timer, self._timer = self._timer, None
-            if timer is not None:
-                timer.cancel()  # a no-op when it is the timer calling
-            for chunk in _chunks(lines):
+            for chunk in _chunks(self._take()):
                 self._write(chunk)
 
 

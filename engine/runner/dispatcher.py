@@ -107,6 +107,7 @@ class Dispatcher:
             result=outcome.result,
             owner=self.owner,
             log=last_lines,
+            external_id=outcome.external_id,
         )
 
     def run(self, rc: RunContext, owners: dict[str, str]) -> Outcome:

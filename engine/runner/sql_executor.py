@@ -4,15 +4,15 @@ timeout."""
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
-from engine.backends.base import QueryContext, QueryProgress
+from engine.backends.base import QueryContext, QueryProgress, Reattachable
 from engine.errors import QueryCancelled, SadeemError
 from engine.parameters import declared_types
 from engine.run_states import RunState
 from engine.runner.context import Outcome, RunContext
+from engine.runner.ticker import TICKER
 from engine.sql_analysis import check, footprint, split_text
 from engine.templating import render_sql
 from engine.text import one_line
@@ -73,6 +73,9 @@ def run_sql(services: Any, rc: RunContext, owners: dict[str, str]) -> Outcome:
     rc.log(f"running {len(statements)} statement(s) on {conn_name} as {as_user}")
     total_rows = 0
     query_ids: list[str] = []
+    # Work inside this process (an embedded DuckDB) ends with it: its id is written with
+    # the outcome, a transaction fewer per run.
+    reattachable = isinstance(backend, Reattachable)
     for i, stmt in enumerate(statements, start=1):
         rc.log(f"[{i}/{len(statements)}] {one_line(stmt, STATEMENT_CHARS)}")
         ctx = QueryContext(
@@ -80,19 +83,20 @@ def run_sql(services: Any, rc: RunContext, owners: dict[str, str]) -> Outcome:
             schema=rc.workspace.namespace(rc.workspace.layers[0]) if rc.workspace.layers else None,
             client_tags=("batch",),
         )
-        handle = backend.execute(stmt, ctx, None)  # progress: polled by _watch
+        handle = backend.execute(stmt, ctx, None)  # progress: polled by _Watch
         if handle.query_id:
             query_ids.append(handle.query_id)
-            links = {"trino_ui": handle.ui_link} if handle.ui_link else {}
-            rc.set_external(handle.query_id, links)
-        stop = _watch(rc, handle)
+            if reattachable:  # another engine finds it by this id after a crash: save now
+                links = {"trino_ui": handle.ui_link} if handle.ui_link else {}
+                rc.set_external(handle.query_id, links)
+        watch = _Watch(rc, handle)
         started = time.monotonic()
         rows = 0
         try:
             for batch in handle.batches():
                 rows += batch.num_rows
         except QueryCancelled:
-            reason = stop.get("reason") or "cancel"
+            reason = watch.reason or "cancel"
             rc.log(f"    stopped ({reason})")
             if reason == "timeout":
                 return Outcome(
@@ -104,7 +108,7 @@ def run_sql(services: Any, rc: RunContext, owners: dict[str, str]) -> Outcome:
                 RunState.CANCELLED, "cancelled", {"rows": total_rows, "query_ids": query_ids}
             )
         finally:
-            stop["done"] = True
+            watch.close()
         total_rows += rows
         rc.log(f"    done: {rows} row(s) in {time.monotonic() - started:.2f}s")
     return Outcome(
@@ -116,6 +120,7 @@ def run_sql(services: Any, rc: RunContext, owners: dict[str, str]) -> Outcome:
             "connection": conn_name,
             "query_ids": query_ids,
         },
+        external_id=None if reattachable or not query_ids else query_ids[-1],
     )
 
 
@@ -125,40 +130,47 @@ def progress_line(p: QueryProgress) -> str:
     return f"    {p.state} {pct} rows={p.rows:,} bytes={p.bytes:,} {p.elapsed_s:.1f}s"
 
 
-def _watch(rc: RunContext, handle: Any) -> dict[str, Any]:
-    """A thread that logs the statement's progress every PROGRESS_EVERY_S while it runs
-    (the engine's own figures: DuckDB's query_progress(), Trino's stats; a long DuckDB
-    statement yields no batch until it is done, so nothing else would report it) and
-    cancels the query on the server when the run must stop."""
-    state: dict[str, Any] = {"done": False, "reason": None}
-    started = time.monotonic()
+class _Watch:
+    """A running statement's chore on the process's ticker: its progress in the log every
+    PROGRESS_EVERY_S (the engine's own figures: DuckDB's query_progress(), Trino's stats; a
+    long DuckDB statement yields no batch until it is done, so nothing else would report
+    it), and a cancel on the server when the run must stop."""
 
-    def report() -> None:
-        try:
-            p = handle.progress()
-        except Exception:  # progress is best effort; it never fails the run
-            return
-        if not state["done"]:
-            rc.log(progress_line(p))
+    def __init__(self, rc: RunContext, handle: Any) -> None:
+        self.rc = rc
+        self.handle = handle
+        self.reason: str | None = None
+        self.done = False
+        now = time.monotonic()
+        self._next_report = now + PROGRESS_EVERY_S
+        self._next_check = now
+        TICKER.add(self, self._tick)
 
-    def loop() -> None:
-        next_report = started + PROGRESS_EVERY_S
-        while not state["done"]:
-            if time.monotonic() >= next_report:
-                next_report += PROGRESS_EVERY_S
-                report()
-            reason = state["reason"] or rc.stop_reason()
-            if reason:
-                # Repeat until the statement ends: a cancel that lands just before the
+    def close(self) -> None:
+        self.done = True
+        TICKER.discard(self)
+
+    def _tick(self, now: float) -> bool:
+        if self.done:
+            return False
+        if now >= self._next_report:
+            self._next_report += PROGRESS_EVERY_S
+            try:
+                progress = self.handle.progress()
+            except Exception:  # progress is best effort; it never fails the run
+                progress = None
+            if progress is not None and not self.done:
+                self.rc.log(progress_line(progress))
+        if now >= self._next_check:
+            self.reason = self.reason or self.rc.stop_reason()
+            if self.reason:
+                # Repeated until the statement ends: a cancel that lands just before the
                 # engine starts executing can be lost (DuckDB resets its interrupt flag).
-                state["reason"] = reason
                 try:
-                    handle.cancel()
+                    self.handle.cancel()
                 except SadeemError as exc:
-                    rc.log(f"    cancel failed: {exc}")
-                time.sleep(0.5)
-                continue
-            time.sleep(0.25)
-
-    threading.Thread(target=loop, daemon=True, name=f"watch-run-{rc.run_id}").start()
-    return state
+                    self.rc.log(f"    cancel failed: {exc}")
+                self._next_check = now + 0.5
+            else:
+                self._next_check = now + 0.25
+        return True

@@ -8,9 +8,9 @@ import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, case, exists, func, insert, literal, select, update
+from sqlalchemy import Table, and_, bindparam, case, exists, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -488,56 +488,62 @@ class RunService(Service):
         result: dict[str, Any] | None = None,
         owner: str | None = None,
         log: str | None = None,
+        external_id: str | None = None,
     ) -> bool:
         """Record the outcome; apply the retry policy and start ready downstream jobs.
-        `log`, the run's last log lines, is written in the same transaction. Returns False
-        when the run had already ended (another engine recorded it)."""
+        `log`, the run's last log lines, is written in the same transaction, and so is
+        `external_id` (the backend's id of work nobody re-adopts: an embedded DuckDB's).
+        Returns False when the run had already ended (another engine recorded it)."""
         if state not in TERMINAL:
             raise ValueError(state)
+        # The common end (no retry, no downstream job) is one read and one update of
+        # plain rows: building ORM objects for them was a third of a run's CPU.
         with self.unit() as s:
-            has_downstream = exists().where(JobUpstream.upstream_job_id == Run.job_id)
-            q = (
-                select(Run, Job, has_downstream.label("downstream"))
-                .join(Job, Job.id == Run.job_id)
-                .where(Run.id == run_id)
-            )
-            if s.get_bind().dialect.name == "postgresql":
-                q = q.with_for_update(of=Run.__table__)
-            found = s.execute(q).first()
+            conn = s.connection()
             if log:
                 _append_log(s, run_id, log)
-            if found is None:
+            locking = conn.dialect.name == "postgresql"
+            found = conn.execute(_FINISH_READ_LOCKED if locking else _FINISH_READ, {"id": run_id})
+            row = found.first()
+            if row is None or row.state in TERMINAL:
                 return False
-            run, job, downstream = found
-            if run.state in TERMINAL:
+            if owner is not None and row.owner not in (owner, None):
                 return False
-            if owner is not None and run.owner not in (owner, None):
-                return False
-            if run.state == RunState.CANCELLING and state in (RunState.FAILED, RunState.SUCCEEDED):
+            if row.state == RunState.CANCELLING and state in (RunState.FAILED, RunState.SUCCEEDED):
                 state = RunState.CANCELLED
-            run.state, run.finished_at = state, utcnow()
-            run.error = error if state != RunState.CANCELLED else (run.error or error)
+            values: dict[str, Any] = {
+                "state": state,
+                "finished_at": utcnow(),
+                "error": error if state != RunState.CANCELLED else (row.error or error),
+            }
             if result:
-                run.result = {**run.result, **result}
-            if state in RETRIED_BY_POLICY and run.attempt <= job.max_retries:
-                delay = min(
-                    job.retry_backoff_seconds * 2 ** (run.attempt - 1),
-                    job.retry_backoff_max_seconds,
-                )
-                new_run(
-                    s,
-                    job,
-                    Trigger.RETRY,
-                    "scheduler",
-                    parameters=run.parameters,
-                    logical_date=run.logical_date,
-                    attempt=run.attempt + 1,
-                    retry_of=run.id,
-                    not_before=utcnow() + timedelta(seconds=delay),
-                )  # claimable after its backoff: the dispatcher's poll finds it then
-            queued = (
-                state == RunState.SUCCEEDED and downstream and self._start_downstream(s, job, run)
-            )
+                values["result"] = {**(row.result or {}), **result}
+            if external_id is not None:
+                values["external_id"] = external_id
+            conn.execute(_FINISH_UPDATE, {"run_id": run_id, **values})
+            retried = state in RETRIED_BY_POLICY and row.attempt <= row.max_retries
+            downstream = state == RunState.SUCCEEDED and bool(row.downstream)
+            queued = False
+            if retried or downstream:
+                s.expire_all()
+                run, job = s.get_one(Run, run_id), s.get_one(Job, row.job_id)
+                if retried:
+                    delay = min(
+                        job.retry_backoff_seconds * 2 ** (run.attempt - 1),
+                        job.retry_backoff_max_seconds,
+                    )
+                    new_run(
+                        s,
+                        job,
+                        Trigger.RETRY,
+                        "scheduler",
+                        parameters=run.parameters,
+                        logical_date=run.logical_date,
+                        attempt=run.attempt + 1,
+                        retry_of=run.id,
+                        not_before=utcnow() + timedelta(seconds=delay),
+                    )  # claimable after its backoff: the dispatcher's poll finds it then
+                queued = downstream and self._start_downstream(s, job, run)
         if queued:
             self.wake.announce()  # downstream runs queued, for any engine
         else:
@@ -860,6 +866,33 @@ def _plans_query() -> Any:
         .outerjoin(ws_catalog, ws_catalog.id == Workspace.catalog_connection_id)
         .where(Run.id.in_(bindparam("ids", expanding=True)))
     )
+
+
+def _finish_read() -> Any:
+    """What `finish` decides on: the run's row, its job's retry limit and whether any job
+    runs downstream of it. Built once: a statement's cache key is computed per object."""
+    has_downstream = exists().where(JobUpstream.upstream_job_id == Run.job_id)
+    return (
+        select(
+            Run.state,
+            Run.owner,
+            Run.error,
+            Run.result,
+            Run.attempt,
+            Run.job_id,
+            Job.max_retries,
+            has_downstream.label("downstream"),
+        )
+        .join(Job, Job.id == Run.job_id)
+        .where(Run.id == bindparam("id"))
+    )
+
+
+_FINISH_READ = _finish_read()
+_FINISH_READ_LOCKED = _finish_read().with_for_update(of=Run.__table__)
+_RUNS = cast(Table, Run.__table__)
+# The columns set are the parameters' keys (state, finished_at, error, result, ...).
+_FINISH_UPDATE = update(_RUNS).where(_RUNS.c.id == bindparam("run_id"))
 
 
 def _append_log(s: Session, run_id: int, text: str) -> int:
