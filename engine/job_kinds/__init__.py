@@ -94,8 +94,10 @@ class JobKind:
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
-        if len(set(names)) != len(names) or COMMON_KEYS & set(names):
+        if len(set(names)) != len(names):
             raise ValueError(f"job kind {self.name}: a field is declared twice")
+        if COMMON_KEYS & set(names):
+            raise ValueError(f"job kind {self.name}: params and param_types are every kind's")
         if ":" not in self.executor:
             raise ValueError(f"job kind {self.name}: executor is module:function")
 
