@@ -64,7 +64,8 @@ class QueryHandle(Protocol):
     def ui_link(self) -> str | None: ...
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        """Yield result batches until the query ends; raises QueryError / QueryCancelled."""
+        """Yield result batches until the query ends; raises QueryError / QueryCancelled.
+        A result with no row yields one empty batch, so a stream still knows its columns."""
         ...
 
     def fetch(self, max_rows: int | None = None) -> pa.Table:

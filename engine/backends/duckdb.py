@@ -207,8 +207,14 @@ class DuckDBQuery:
             return None
 
     def _remaining(self, reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        sent = False
         while (batch := self._next(reader)) is not None:
+            sent = True
             yield batch
+        if not sent:  # no row: one empty batch carries the columns
+            yield pa.RecordBatch.from_pylist([], schema=reader.schema)
 
     def fetch(self, max_rows: int | None = None) -> pa.Table:
         import pyarrow as pa

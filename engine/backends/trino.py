@@ -217,15 +217,17 @@ class TrinoQuery:
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
+        sent = False
         while True:
             with self._lock:
                 more = True
                 while len(self._rows) < BATCH_ROWS and more:
                     more = self._advance()
                 rows, self._rows = self._rows[:BATCH_ROWS], self._rows[BATCH_ROWS:]
-            if rows:
+            if rows or not (more or sent):  # no row at all: one empty batch, its columns
+                sent = True
                 yield self._batch(rows)
-            elif not more:
+            if not more and not self._rows:
                 return
 
     def fetch(self, max_rows: int | None = None) -> pa.Table:

@@ -153,6 +153,9 @@ def test_select_answers_when_its_history_cannot_be_written(
             monkeypatch.setattr("engine.services.sql.QueryHistory", full)
         try:
             table = svc.sql.execute(actor, "w", "SELECT 42 AS x").fetch()
+            # History is written off the statement's path: wait for its attempt while the
+            # disk is still full, or a fast free lets it through.
+            svc.sql.flush_history()
         finally:
             disk.free()
             monkeypatch.undo()

@@ -119,8 +119,9 @@ MUTATIONS = [
     {
         "name": "faults-iceberg-sql-no-defaults",
         "path": "engine/backends/iceberg.py",
-        "old": '    warehouse = config.get("warehouse") '
-        'or str(Path(inputs.data_dir) / "warehouse")',
+        "old": (
+            '    warehouse = config.get("warehouse") or str(Path(inputs.data_dir) / "warehouse")'
+        ),
         "new": '    warehouse = config["warehouse"]',
         "tests": [f"{BAD}::test_iceberg_sql_without_uri_or_warehouse_uses_the_documented_defaults"],
     },

@@ -58,6 +58,24 @@ async def test_runs_f_cycles_the_state_filter(make_app, services):
         await wait_until(pilot, lambda: row_keys(runs) == set(ids.values()))
 
 
+async def test_runs_f_after_a_typed_state_outside_its_cycle_moves_on(make_app, services):
+    """`:runs cancelled` (a state `f` does not step through), then `f`: the list goes on to
+    the cycle's first state; the console does not crash on the state it does not know."""
+    ids = runs_in_every_state(services)
+    cancelled = str(add_run(services, "ping", "cancelled", minute=8))
+    async with console(make_app) as (app, pilot):
+        await pilot.press("colon", *"runs cancelled", "enter")
+        runs = app.query_one("#runs DataTable", DataTable)
+        await wait_until(pilot, lambda: row_keys(runs) == {cancelled})
+        runs.focus()
+        await pilot.press("f")
+        await wait_until(pilot, lambda: app.query_one("#runs").state != "cancelled")
+        state = app.query_one("#runs").state
+        assert state in ids  # one of the README's f states, its runs listed
+        await wait_until(pilot, lambda: row_keys(runs) == {ids[state]})
+        assert app.is_running
+
+
 async def test_runs_j_clears_the_job_filter(make_app, services):
     ids = set(runs_in_every_state(services).values())
     other = str(add_run(services, "gold_top_meters", "succeeded", minute=9))

@@ -256,7 +256,7 @@ class TestOverlays:
         """ctrl+p on Jobs, `run` typed: the matching panes and the pane's verbs."""
 
         async def before(pilot):
-            await show_list(pilot, "4", "jobs", 7)
+            jobs = await show_list(pilot, "4", "jobs", 7)
             await pilot.press("ctrl+p")
             await settle(pilot, lambda: app.screen.__class__.__name__ == "CommandPalette")
             # A blinking cursor made the picture depend on when it was taken (CI, loaded).
@@ -264,7 +264,8 @@ class TestOverlays:
             await pilot.press(*"run")
             await pilot.pause(0.8)  # the palette searches after a short debounce
             options = app.screen.query_one(OptionList)
-            await settle(pilot, lambda: options.option_count >= 3)
+            # The list behind it too: a reload that started before ctrl+p lands later.
+            await settle(pilot, lambda: options.option_count >= 3 and jobs.row_count == 7)
 
         assert snap_compare(app, run_before=before, terminal_size=SIZE)
 

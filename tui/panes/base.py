@@ -273,8 +273,12 @@ class ListPane(Pane[Sequence[T]], Generic[T]):
         raise NotImplementedError
 
     def show(self, data: Sequence[T]) -> None:
-        self._rows = [self.row(item) for item in data]
-        self._render_rows()
+        rows = [self.row(item) for item in data]
+        # A live reload that changed nothing leaves the table alone: no repaint, no
+        # cursor or scroll moved under the operator's eyes.
+        if rows != self._rows:
+            self._rows = rows
+            self._render_rows()
         self.paint_title()
 
     def _render_rows(self) -> None:

@@ -130,7 +130,9 @@ class RunsPane(ListPane["RunView"]):
         )
 
     def action_cycle_state(self) -> None:
-        i = self.STATE_FILTERS.index(self.state)
+        # A state typed on the command bar (`:runs cancelled`) need not be one `f` steps
+        # through: from it, `f` starts the cycle again.
+        i = self.STATE_FILTERS.index(self.state) if self.state in self.STATE_FILTERS else 0
         self.state = self.STATE_FILTERS[(i + 1) % len(self.STATE_FILTERS)]
         self.reload()
 

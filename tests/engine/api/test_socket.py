@@ -8,6 +8,7 @@ trail records the source `socket`; runner-internal verbs are not reachable."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import stat
@@ -238,6 +239,14 @@ def test_sql_rows_arrive_as_arrow(server, site, client):
     )
     assert code == 0, err
     assert len(out_file.read_text().splitlines()) == 70001  # header + every row
+    # No row: the columns still arrive (the CSV's header, --json's columns).
+    empty = "SELECT i, i * 2 AS twice FROM range(5) t(i) WHERE i > 99"
+    code, out, err = client("sql", "-w", "sales", "-e", empty, "-o", str(out_file))
+    assert code == 0, err
+    assert list(csv.reader(out_file.read_text().splitlines())) == [["i", "twice"]]
+    code, out, err = client("sql", "-w", "sales", "-e", empty, "--json")
+    assert code == 0, err
+    assert json.loads(out)["columns"] == ["i", "twice"] and json.loads(out)["rows"] == []
 
 
 @pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])

@@ -62,6 +62,14 @@ def test_an_empty_result_keeps_its_columns(sql: SqlImpl) -> None:
     assert table.num_rows == 0 and table.schema.names == ["value"]
 
 
+def test_an_empty_result_streams_one_empty_batch_with_its_columns(sql: SqlImpl) -> None:
+    """What streams a result (the HTTP API, an export) learns the columns from its first
+    batch: a result with no row still sends one, with the schema and no row."""
+    batches = list(sql.backend.execute(sql.rows(0), CTX).batches())
+    assert [b.num_rows for b in batches] == [0]
+    assert batches[0].schema.names == ["value"]
+
+
 def test_a_row_cap_leaves_the_rest_for_the_next_fetch(sql: SqlImpl) -> None:
     """The console shows the first rows, then fetches more without losing or repeating any."""
     query = sql.backend.execute(sql.rows(25_000), CTX)
