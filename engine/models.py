@@ -148,7 +148,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(63))
-    type: Mapped[str] = mapped_column(String(16))  # sql | spark
+    type: Mapped[str] = mapped_column(String(16))  # a job kind (engine.job_kinds)
     connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id"))
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -175,7 +175,7 @@ class JobVersion(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
-    # sql: {statements, target_table, mode, params}; spark: {app file, class, args, conf, ...}
+    # the keys its kind declares, plus params and param_types (engine.job_kinds)
     definition: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64))

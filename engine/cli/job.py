@@ -9,7 +9,9 @@ if TYPE_CHECKING:
     from engine.cli.runtime import Cli
     from engine.views import ScheduleSpec
 
+from engine import job_kinds
 from engine.cli.inputs import whole
+from engine.job_kinds import JobField
 from engine.run_states import Trigger
 
 # The jobs table's INTEGER columns.
@@ -32,16 +34,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         p.add_argument("-w", "--workspace", required=True)
         p.add_argument("name")
         if verb == "create":
-            p.add_argument("--type", choices=["sql", "spark"], required=True)
+            p.add_argument(
+                "--type",
+                choices=job_kinds.names(),
+                required=True,
+                help="; ".join(f"{k.name}: {k.summary}" for k in job_kinds.kinds().values()),
+            )
         p.add_argument(
             "--connection",
             help="SQL or Spark connection (sql default: the "
             "workspace's SQL connection or embedded DuckDB)",
         )
-        p.add_argument("--sql", help="the SQL text")
-        p.add_argument("--sql-file", help="read the SQL from a file")
-        p.add_argument("--target-table", help="NAMESPACE.TABLE the final SELECT writes")
-        p.add_argument("--mode", choices=["append", "overwrite"])
         p.add_argument(
             "--param",
             action="append",
@@ -49,20 +52,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
             help="a parameter, its type (string, int, number, date, bool, identifier; "
             "default string) and its default ({{ params.NAME }})",
         )
-        p.add_argument("--app-file", help="spark: main application file (.py or .jar)")
-        p.add_argument("--main-class")
-        p.add_argument(
-            "--arg",
-            action="append",
-            metavar="ARG",
-            help="spark: an argument (may start with -, e.g. --arg --ds)",
-        )
-        p.add_argument("--conf", action="append", metavar="KEY=VALUE", help="spark conf")
-        p.add_argument("--image")
-        for key in ("driver-cores", "executor-cores", "executor-instances"):
-            p.add_argument(f"--{key}", type=whole(1, MAX_INT))
-        p.add_argument("--driver-memory")
-        p.add_argument("--executor-memory")
+        _kind_options(p)
         p.add_argument("--timeout", type=whole(1, MAX_INT), dest="timeout_seconds")
         p.add_argument("--retries", type=whole(0, MAX_INT), dest="max_retries")
         p.add_argument("--retry-backoff", type=whole(0, MAX_INT), dest="retry_backoff_seconds")
@@ -102,36 +92,59 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         p.set_defaults(handler=pause_job, paused=verb == "pause")
 
 
+def _flagged_fields() -> dict[str, JobField]:
+    """Every kind's fields that have a CLI option, by option; a field two kinds both
+    declare (the same name) is one option for both."""
+    out: dict[str, JobField] = {}
+    for kind in job_kinds.kinds().values():
+        for f in kind.fields:
+            if f.option is not None and f.option not in out:
+                out[f.option] = f
+    return out
+
+
+def _kind_options(p: argparse.ArgumentParser) -> None:
+    """The options of every kind's definition fields, as each kind declares them; the
+    service refuses a field the job's kind does not have."""
+    for option, f in _flagged_fields().items():
+        dest = _dest(option)
+        if f.shape in ("words", "mapping"):
+            p.add_argument(option, action="append", dest=dest, metavar=f.metavar, help=f.help)
+        elif f.shape == "int":
+            p.add_argument(
+                option, type=whole(f.minimum, MAX_INT), dest=dest, metavar=f.metavar, help=f.help
+            )
+        else:
+            p.add_argument(
+                option, dest=dest, choices=f.choices or None, metavar=f.metavar, help=f.help
+            )
+        if f.shape == "multiline" and f.file_help:
+            p.add_argument(f"{option}-file", help=f.file_help)
+
+
+def _dest(option: str) -> str:
+    """argparse's own dest for an option: what check_argv_text names back as the option."""
+    return option[2:].replace("-", "_")
+
+
 def _definition(a, creating: bool) -> dict:
     from engine.cli.inputs import read_text
     from engine.cli.output import parse_assignments
 
     d: dict = {}
-    if a.sql_file:
-        d["sql"] = read_text(a.sql_file, "--sql-file")
-    elif a.sql:
-        d["sql"] = a.sql
-    if a.target_table:
-        d["target_table"] = a.target_table
-    if a.mode:
-        d["mode"] = a.mode
+    for option, f in _flagged_fields().items():
+        value = getattr(a, _dest(option), None)
+        path = getattr(a, _dest(f"{option}-file"), None)
+        if path:
+            d[f.name] = read_text(path, f"{option}-file")
+        elif value in (None, "", []):
+            continue
+        elif f.shape == "mapping":
+            d[f.name] = parse_assignments(value, option)
+        else:
+            d[f.name] = value
     if a.param:
         d["params"], d["param_types"] = parse_params(a.param)
-    spark = {
-        "main_application_file": a.app_file,
-        "main_class": a.main_class,
-        "image": a.image,
-        "driver_cores": a.driver_cores,
-        "executor_cores": a.executor_cores,
-        "executor_instances": a.executor_instances,
-        "driver_memory": a.driver_memory,
-        "executor_memory": a.executor_memory,
-    }
-    d.update({k: v for k, v in spark.items() if v is not None})
-    if a.arg:
-        d["arguments"] = a.arg
-    if a.conf:
-        d["spark_conf"] = parse_assignments(a.conf, "--conf")
     return d
 
 
@@ -150,18 +163,20 @@ def parse_params(items: list[str]) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def join_arg_values(argv: list[str]) -> list[str]:
-    """`--arg VALUE` as `--arg=VALUE` in `job create|edit`, so a Spark argument that starts
-    with `-` (`--arg --ds`, as the README writes it) is a value, not an unknown option."""
+    """`--arg VALUE` as `--arg=VALUE` in `job create|edit` (every option of a kind's list
+    field), so a Spark argument that starts with `-` (`--arg --ds`, as the README writes
+    it) is a value, not an unknown option."""
     if "job" not in argv:
         return argv
+    lists = {o for o, f in _flagged_fields().items() if f.shape == "words"}
     out: list[str] = []
     i = argv.index("job")
     out.extend(argv[: i + 1])
     rest = argv[i + 1 :]
     j = 0
     while j < len(rest):
-        if rest[j] == "--arg" and j + 1 < len(rest):
-            out.append(f"--arg={rest[j + 1]}")
+        if rest[j] in lists and j + 1 < len(rest):
+            out.append(f"{rest[j]}={rest[j + 1]}")
             j += 2
             continue
         if rest[j] == "--":

@@ -9,6 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from engine import job_kinds
 from engine.errors import SadeemError
 from engine.run_states import RunState
 from engine.runner.context import LogWriter, Outcome, RunContext
@@ -110,13 +111,9 @@ class Dispatcher:
         )
 
     def run(self, rc: RunContext, owners: dict[str, str]) -> Outcome:
-        if rc.job_type == "sql":
-            from engine.runner.sql_executor import run_sql
-
-            return run_sql(self.services, rc, owners)
-        from engine.runner.spark_executor import run_spark
-
-        return run_spark(self.services, rc)
+        """The run's work, by the executor its kind declares (engine.job_kinds)."""
+        execute = job_kinds.job_kind(rc.job_type).load_executor()
+        return execute(self.services, rc, owners)
 
     def stop(self, grace_s: float) -> list[int]:
         """Stop claiming; wait up to `grace_s` for running work. Returns unfinished ids."""

@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any
 
+from engine import job_kinds
 from engine.backends.base import BATCH_ENDED, Reattachable
 from engine.errors import SadeemError
 from engine.run_states import RunState
@@ -66,10 +67,12 @@ class Reconciler:
         )
 
     def _backend(self, plan: Any) -> Any:
-        """The backend the run's work went to; whether it can be found again is that
-        backend's to say (Reattachable), never a check of which backend it is."""
+        """The backend the run's work went to: of the connection role its kind declares
+        (engine.job_kinds), never a check of which kind it is. Whether the work can be found
+        again is that backend's to say (Reattachable)."""
         conn_name = plan.connection or plan.workspace.sql_connection
-        if plan.job_type == "spark":
+        kind = job_kinds.find(plan.job_type)
+        if kind is not None and kind.connection_role == "batch":
             from engine.runner.spark_executor import batch_backend_for
 
             return batch_backend_for(self.services, conn_name)

@@ -31,7 +31,9 @@ def app_name(rc: RunContext) -> str:
     return f"{base[:50].rstrip('-')}-{rc.run_id}"
 
 
-def run_spark(services: Any, rc: RunContext) -> Outcome:
+def run_spark(services: Any, rc: RunContext, owners: dict[str, str] | None = None) -> Outcome:
+    """The Spark kind's executor (engine.job_kinds.spark); `owners`, the SQL policy's
+    input every executor is given, is not read: the application sends no SQL we check."""
     backend = batch_backend_for(services, rc.connection)
     values = {"workspace": rc.workspace.name, "ds": rc.logical_date, "run_id": rc.run_id}
     params = {**rc.definition.get("params", {}), **rc.parameters}

@@ -1,16 +1,16 @@
-"""Jobs: versioned SQL and Spark definitions, their schedules and upstream links."""
+"""Jobs: versioned definitions of a declared kind (engine.job_kinds: SQL, Spark, ...), their
+schedules and upstream links."""
 
 from __future__ import annotations
 
 import builtins
-import re
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import connection_types as ct
-from engine import parameters
+from engine import job_kinds, parameters
 from engine.context import Actor
 from engine.errors import Conflict, NotFound, ValidationError
 from engine.identifiers import check_identifier
@@ -18,32 +18,11 @@ from engine.models import Connection, Job, JobUpstream, JobVersion, Run, Schedul
 from engine.scheduling import next_fire, trigger
 from engine.services import audit
 from engine.services.base import Service, ServiceDeps, authorize, ensure_active, get_workspace
-from engine.templating import sql_contexts, variables
 from engine.text import check_description
 from engine.views import JobView, ScheduleSpec, ScheduleView
 
-JOB_TYPES = ("sql", "spark")
-MODES = ("append", "overwrite")
 CATCHUP = ("none", "latest", "all")
 OVERLAP = ("skip", "queue")
-_MEMORY = re.compile(r"\d+[kmgt]?", re.I)
-SQL_KEYS = {"sql", "target_table", "mode", "params", "param_types"}
-SPARK_KEYS = {
-    "main_application_file",
-    "main_class",
-    "arguments",
-    "spark_conf",
-    "app_type",
-    "driver_cores",
-    "driver_memory",
-    "executor_cores",
-    "executor_memory",
-    "executor_instances",
-    "image",
-    "spark_version",
-    "params",
-    "param_types",
-}
 
 
 # Job settings are INTEGER columns: a larger number would overflow the database driver.
@@ -51,11 +30,11 @@ MAX_INT = 2_147_483_647
 
 
 def check_definition(job_type: str, definition: dict[str, Any]) -> dict[str, Any]:
-    """A normalised copy of a job definition, or a ValidationError naming the field."""
-    if job_type not in JOB_TYPES:
-        raise ValidationError(f"must be one of {', '.join(JOB_TYPES)}", field="type")
+    """A normalised copy of a job definition, or a ValidationError naming the field: the
+    keys its kind declares (engine.job_kinds), the parameters, then the kind's own check."""
+    kind = job_kinds.job_kind(job_type)
     d = dict(definition)
-    allowed = SQL_KEYS if job_type == "sql" else SPARK_KEYS
+    allowed = kind.keys
     unknown = sorted(set(d) - allowed)
     if unknown:
         raise ValidationError(
@@ -68,52 +47,11 @@ def check_definition(job_type: str, definition: dict[str, Any]) -> dict[str, Any
     for key in params:
         check_identifier(key, "params")
     _check_param_types(d, params)
-    if job_type == "sql":
-        sql = d.get("sql")
-        if not isinstance(sql, str) or not sql.strip():
-            raise ValidationError("a sql job needs its SQL text", field="sql")
-        if len(sql) > 1_000_000:
-            raise ValidationError("longer than 1,000,000 characters", field="sql")
-        for var in variables(sql):
-            if var not in ("workspace", "ds", "run_id") and not (
-                var.startswith("params.") and var[7:] in params
-            ):
-                raise ValidationError(
-                    f"unknown template variable {var!r}: use workspace, ds, run_id or a "
-                    "declared params.NAME",
-                    field="sql",
-                )
-        sql_contexts(sql)  # refuses templates where no quoting is safe
-        target = d.get("target_table")
-        if target is not None:
-            parts = str(target).split(".")
-            if len(parts) != 2:
-                raise ValidationError("must be NAMESPACE.TABLE", field="target_table")
-            for part in parts:
-                check_identifier(part, "target_table")
-        d["mode"] = d.get("mode") or "append"
-        if d["mode"] not in MODES:
-            raise ValidationError(f"must be one of {', '.join(MODES)}", field="mode")
-        return d
-    if not d.get("main_application_file"):
-        raise ValidationError("a spark job needs its application file", "main_application_file")
-    d.setdefault(
-        "app_type", "Python" if str(d["main_application_file"]).endswith(".py") else "Scala"
-    )
-    if d["app_type"] not in ("Python", "Scala", "Java", "R"):
-        raise ValidationError("must be Python, Scala, Java or R", field="app_type")
-    if d["app_type"] in ("Scala", "Java") and not d.get("main_class"):
-        raise ValidationError("a Scala or Java application needs its main class", "main_class")
-    for key in ("driver_cores", "executor_cores", "executor_instances"):
-        if key in d and (not isinstance(d[key], int) or isinstance(d[key], bool) or d[key] < 1):
-            raise ValidationError("must be a whole number >= 1", field=key)
-    for key in ("driver_memory", "executor_memory"):
-        if key in d and not _MEMORY.fullmatch(str(d[key])):
-            raise ValidationError("must look like 512m or 2g", field=key)
-    if not isinstance(d.get("arguments", []), list):
-        raise ValidationError("must be a list of strings", field="arguments")
-    if not isinstance(d.get("spark_conf", {}), dict):
-        raise ValidationError("must be a mapping", field="spark_conf")
+    for f in kind.fields:
+        if f.required and d.get(f.name) in (None, ""):
+            raise ValidationError(f.missing or f"required for a {job_type} job", field=f.name)
+    if kind.check is not None:
+        kind.check(d)
     return d
 
 
@@ -297,10 +235,11 @@ class JobService(Service):
             retry_backoff_max_seconds=retry_backoff_max_seconds,
             max_concurrent_runs=max_concurrent_runs,
         )
-        if type == "sql":
+        if job_kinds.job_kind(type).statements is not None:
             with self.unit() as s:
                 authorize(s, actor, "job.create", get_workspace(s, workspace))
-            self._check_sql(actor, workspace, clean, connection)  # outside: it reads the DB
+            # outside: it reads the DB
+            self._check_sql(actor, workspace, type, clean, connection)
         with self.unit() as s:
             ws = get_workspace(s, workspace)
             authorize(s, actor, "job.create", ws)
@@ -522,8 +461,9 @@ class JobService(Service):
             ws = get_workspace(s, workspace)
             authorize(s, actor, "job.edit", ws)
             job = get_job(s, ws.id, name)
-            if job.type != "sql":
-                return
+            kind = job_kinds.find(job.type)
+            if kind is None or kind.statements is None:
+                return  # it sends no SQL (an unknown kind is refused by check_definition)
             current = s.scalar(
                 select(JobVersion.definition).where(
                     JobVersion.job_id == job.id, JobVersion.version == job.current_version
@@ -536,10 +476,16 @@ class JobService(Service):
         merged = {
             k: v for k, v in {**(current or {}), **(definition or {})}.items() if v is not None
         }
-        self._check_sql(actor, workspace, check_definition("sql", merged), connection or None)
+        clean = check_definition(job.type, merged)
+        self._check_sql(actor, workspace, job.type, clean, connection or None)
 
     def _check_sql(
-        self, actor: Actor, workspace: str, definition: dict[str, Any], connection: str | None
+        self,
+        actor: Actor,
+        workspace: str,
+        job_type: str,
+        definition: dict[str, Any],
+        connection: str | None,
     ) -> None:
         """Refuse at save what the runner would refuse to run (engine.sql_analysis.check),
         judged for the actor, who becomes the author of this version."""
@@ -548,23 +494,25 @@ class JobService(Service):
         from engine.services.separation import job_refusal
 
         ws = self.sql.workspaces.get(actor, workspace)
-        refusal = job_refusal(self.sql, ws, definition, connection, actor.username)
+        refusal = job_refusal(self.sql, ws, job_type, definition, connection, actor.username)
         if refusal is not None:
             raise ValidationError(str(refusal), field="sql")
 
     @staticmethod
     def _connection(s: Session, job_type: str, name: str | None, ws_id: int) -> int | None:
+        kind = job_kinds.job_kind(job_type)
         if not name:
-            if job_type == "spark":
+            if kind.connection_required:
                 raise ValidationError(
-                    f"a spark job needs a {' or '.join(ct.type_names('batch'))} connection",
+                    f"a {job_type} job needs a "
+                    f"{' or '.join(ct.type_names(kind.connection_role))} connection",
                     field="connection",
                 )
-            return None  # the workspace's SQL connection, or the embedded DuckDB
+            return None  # the workspace's default (SQL: its connection, or embedded DuckDB)
         conn = s.scalar(select(Connection).where(Connection.name == name))
         if conn is None:
             raise ValidationError(f"connection {name!r} does not exist", field="connection")
-        kinds = ct.type_names("sql" if job_type == "sql" else "batch")
+        kinds = ct.type_names(kind.connection_role)
         if conn.type not in kinds:
             raise ValidationError(
                 f"a {job_type} job cannot run on a {conn.type} connection; use "

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine import job_kinds
 from engine.context import Actor
 from engine.errors import SadeemError
 from engine.models import Connection, Job, JobVersion, Workspace
@@ -20,49 +21,27 @@ from engine.services.lakehouse import Lakehouse
 from engine.services.provisioning import WORKSPACE_PROPERTY
 from engine.services.workspaces import WorkspaceService, WorkspaceView
 from engine.services.workspaces import view as workspace_view
-from engine.sql_analysis import check, footprint, split_text
+from engine.sql_analysis import check, footprint
 from engine.views import Violation
 
 
-def job_sql(definition: dict[str, Any], workspace: str = "") -> str:
-    """The SQL a job version would run, its template rendered with the job's workspace,
-    a placeholder date and the parameters' defaults."""
-    from engine.parameters import declared_types
-    from engine.templating import render_sql
-
-    sql = definition.get("sql") or definition.get("statements") or ""
-    text = ";\n".join(sql) if isinstance(sql, list) else str(sql)
-    values = {"workspace": workspace, "ds": "2000-01-01", "run_id": 0}
-    params = definition.get("params") or {}
-    return render_sql(text, values, params, declared_types(definition))
-
-
-def job_statements(definition: dict[str, Any], workspace: str = "") -> list[str]:
-    """The statements a job version would run, as the runner builds them: split first,
-    each rendered with the defaults (see job_sql), the last one written into
-    `target_table` when it has one."""
-    sql = definition.get("sql") or definition.get("statements") or ""
-    text = ";\n".join(sql) if isinstance(sql, list) else str(sql)
-    statements = [job_sql({**definition, "sql": s}, workspace) for s in split_text(text)]
-    target = definition.get("target_table")
-    if target and statements:
-        verb = (
-            "CREATE OR REPLACE TABLE {} AS"
-            if definition.get("mode") == "overwrite"
-            else ("INSERT INTO {}")
-        )
-        statements[-1] = f"{verb.format(target)} {statements[-1]}"
-    return statements
-
-
 def job_refusal(
-    sql: Any, ws: WorkspaceView, definition: dict[str, Any], connection: str | None, author: str
+    sql: Any,
+    ws: WorkspaceView,
+    job_type: str,
+    definition: dict[str, Any],
+    connection: str | None,
+    author: str,
 ) -> SadeemError | None:
-    """What the runner would refuse in a job version's SQL (None if it would run it)."""
+    """What the runner would refuse in a job version's SQL (None if it would run it, or
+    if its kind sends no SQL): the statements its kind says it would run are judged."""
+    kind = job_kinds.find(job_type)
+    if kind is None or kind.statements is None:
+        return None
     dialect = sql.dialect(ws, connection)
     policy = sql.policy(ws, admin=sql.is_admin(author))
     try:
-        for stmt in job_statements(definition, ws.name):
+        for stmt in kind.statements(definition, ws.name):
             check(footprint(stmt, dialect), policy)
     except SadeemError as exc:
         return exc
@@ -189,7 +168,7 @@ class SeparationService(Service):
         names = {w.name for w in targets}
         views = {w.name: w for w in targets}
         sql = SqlService(self.deps, self.workspaces, self.lakehouse)
-        sql_jobs: list[tuple[str, str, dict[str, Any], str | None, str]] = []
+        sql_jobs: list[tuple[str, str, str, dict[str, Any], str | None, str]] = []
         with self.unit() as s:
             ws_names = dict(s.execute(select(Workspace.id, Workspace.name)).all())
             conns = {c.id: c for c in s.scalars(select(Connection))}
@@ -236,19 +215,21 @@ class SeparationService(Service):
                             f"{ws_names.get(conn.workspace_id)!r}",
                         )
                     )
-                if job.type == "sql":
+                job_kind = job_kinds.find(job.type)
+                if job_kind is not None and job_kind.statements is not None:
                     sql_jobs.append(
                         (
                             ws_name,
                             job.name,
+                            job.type,
                             dict(version.definition),
                             conn.name if conn else None,
                             version.created_by,
                         )
                     )
         # Judged after the session: the rules read the metadata database themselves.
-        for ws_name, job_name, definition, conn_name, author in sql_jobs:
-            refusal = job_refusal(sql, views[ws_name], definition, conn_name, author)
+        for ws_name, job_name, job_type, definition, conn_name, author in sql_jobs:
+            refusal = job_refusal(sql, views[ws_name], job_type, definition, conn_name, author)
             if refusal is not None:
                 kind = "job_crosses" if "separation rule" in str(refusal) else "job_refused"
                 out.append(Violation(kind, ws_name, f"job {job_name}", str(refusal)))

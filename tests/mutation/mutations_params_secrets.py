@@ -43,7 +43,7 @@ MUTATIONS: list[dict] = [
     {
         "name": "cli-arg-dash-value-not-joined",
         "path": "engine/cli/job.py",
-        "old": '        if rest[j] == "--arg" and j + 1 < len(rest):',
+        "old": "        if rest[j] in lists and j + 1 < len(rest):",
         "new": "        if False:",
         "tests": [T],
     },

@@ -1,6 +1,6 @@
-"""The job form: the fields of a SQL or a Spark job, and the values turned back into the
-service's arguments. Field names are the definition's keys, so a ValidationError from the
-engine lands under the field it names."""
+"""The job form: the fields of a job of any kind, as its kind declares them (engine.job_kinds),
+and the values turned back into the service's arguments. Field names are the definition's
+keys, so a ValidationError from the engine lands under the field it names."""
 
 from __future__ import annotations
 
@@ -8,18 +8,10 @@ import shlex
 from typing import Any
 
 from engine.errors import ValidationError
-from tui.widgets.form import FormField
 
-INT_SPARK = ("driver_cores", "executor_cores", "executor_instances")
-TEXT_SPARK = (
-    "main_application_file",
-    "app_type",
-    "main_class",
-    "driver_memory",
-    "executor_memory",
-    "image",
-    "spark_version",
-)
+# The form is built from the job kinds' declared fields (plain dataclasses, no database).
+from engine.job_kinds import JobField, job_kind
+from tui.widgets.form import FormField
 
 
 def _mapping_text(values: dict[str, Any]) -> str:
@@ -56,47 +48,13 @@ def job_fields(job_type: str, job: Any = None) -> list[FormField]:
     sched = job.schedule if job else None
     head = [] if job else [FormField("name", "Name")]
     head.append(FormField("description", "Description", job.description if job else ""))
-    if job_type == "sql":
-        body = [
-            FormField(
-                "sql",
-                "SQL ({{ workspace }}, {{ ds }}, {{ run_id }}, {{ params.NAME }})",
-                d.get("sql", ""),
-                multiline=True,
-            ),
-            FormField(
-                "target_table",
-                "Target table (NAMESPACE.TABLE, empty: run as is)",
-                d.get("target_table") or "",
-            ),
-            FormField("mode", "Mode (append or overwrite)", d.get("mode") or "append"),
-            FormField("connection", "SQL connection (empty: the workspace's)"),
-        ]
-    else:
-        body = [
-            FormField(
-                "main_application_file",
-                "Application file (local:///… or s3a://…)",
-                d.get("main_application_file", ""),
-            ),
-            FormField(
-                "app_type",
-                "App type (Python, Scala, Java, R; empty: from the file)",
-                d.get("app_type", ""),
-            ),
-            FormField("main_class", "Main class (Scala and Java)", d.get("main_class", "")),
-            FormField("arguments", "Arguments (shell words)", shlex.join(d.get("arguments", []))),
-            FormField(
-                "spark_conf", "Spark conf (key=value, …)", _mapping_text(d.get("spark_conf", {}))
-            ),
-            FormField("driver_cores", "Driver cores", str(d.get("driver_cores", ""))),
-            FormField("driver_memory", "Driver memory (512m, 2g)", d.get("driver_memory", "")),
-            FormField("executor_instances", "Executors", str(d.get("executor_instances", ""))),
-            FormField("executor_cores", "Executor cores", str(d.get("executor_cores", ""))),
-            FormField("executor_memory", "Executor memory", d.get("executor_memory", "")),
-            FormField("image", "Image (empty: the connection's)", d.get("image", "")),
-            FormField("connection", "Spark connection (empty: the workspace's)"),
-        ]
+    kind = job_kind(job_type)
+    body = [
+        FormField(f.name, f.label, _text(f, d.get(f.name)), multiline=f.shape == "multiline")
+        for f in kind.fields
+        if f.in_form
+    ]
+    body.append(FormField("connection", kind.connection_label))
     if job is not None:
         for f in body:
             if f.name == "connection":
@@ -120,25 +78,41 @@ def job_fields(job_type: str, job: Any = None) -> list[FormField]:
     return head + body + tail
 
 
+def _text(f: JobField, value: Any) -> str:
+    """A definition's value as its field's form shows it (the declared default if none)."""
+    if value is None or value == "":
+        value = f.default
+    if value is None:
+        return ""
+    if f.shape == "words":
+        return shlex.join(value)
+    if f.shape == "mapping":
+        return _mapping_text(value)
+    return str(value)
+
+
 def definition_of(job_type: str, v: dict[str, str]) -> dict[str, Any]:
-    """The job definition the form describes (the engine validates the rest)."""
-    params = parse_mapping(v["params"], "params")
-    if job_type == "sql":
-        d: dict[str, Any] = {"sql": v["sql"], "mode": v["mode"].strip(), "params": params}
-        if v["target_table"].strip():
-            d["target_table"] = v["target_table"].strip()
-        return d
-    d = {k: v[k].strip() for k in TEXT_SPARK if v.get(k, "").strip()}
-    for key in INT_SPARK:
-        number = parse_int(v[key], key)
-        if number is not None:
-            d[key] = number
-    try:
-        d["arguments"] = shlex.split(v["arguments"])
-    except ValueError as exc:
-        raise ValidationError(f"not shell words: {exc}", field="arguments") from None
-    d["spark_conf"] = parse_mapping(v["spark_conf"], "spark_conf")
-    d["params"] = params
+    """The job definition the form describes (the engine validates the rest): a text left
+    empty is no key; lists and mappings are always given, so clearing one empties it."""
+    d: dict[str, Any] = {}
+    for f in job_kind(job_type).fields:
+        if not f.in_form:
+            continue  # an edit then drops it, as the form never showed it
+        text = v.get(f.name, "")
+        if f.shape == "words":
+            try:
+                d[f.name] = shlex.split(text)
+            except ValueError as exc:
+                raise ValidationError(f"not shell words: {exc}", field=f.name) from None
+        elif f.shape == "mapping":
+            d[f.name] = parse_mapping(text, f.name)
+        elif f.shape == "int":
+            number = parse_int(text, f.name)
+            if number is not None:
+                d[f.name] = number
+        elif text.strip():
+            d[f.name] = text if f.shape == "multiline" else text.strip()
+    d["params"] = parse_mapping(v["params"], "params")
     return d
 
 
