@@ -15,13 +15,13 @@ trino, kubernetes) still load only when a backend is built.
 
 from __future__ import annotations
 
-import importlib
 import pkgutil
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from engine.registry import Registry
 
 if TYPE_CHECKING:
     from engine.backends.base import CatalogBackend, HealthResult
@@ -146,52 +146,13 @@ def _backend_modules() -> list[str]:
     ]
 
 
-_kinds: dict[str, Kind] = {}
-# Two locks, never one: `register` runs inside a backend module's import, which holds that
-# module's import lock. A loader that held the registry's lock while importing waited for
-# that module while its importer waited for the registry: the engine's first health check
-# (importing iceberg) and first SQL check (loading every kind) froze the server for good.
-_kinds_lock = threading.Lock()  # the dict; held for a dict update only
-_load_lock = threading.Lock()  # one loader at a time; never taken by register()
-_loaded = False
-
-
-def register(kind: Kind) -> Kind:
-    """Add a kind (a backend module calls this at import). Names are unique."""
-    with _kinds_lock:
-        existing = _kinds.get(kind.name)
-        if existing is not None and existing is not kind:
-            raise ValueError(f"connection kind {kind.name!r} is already registered")
-        _kinds[kind.name] = kind
-    return kind
-
-
-def unregister(name: str) -> None:
-    """Remove a kind (tests that register a toy kind clean up with this)."""
-    with _kinds_lock:
-        _kinds.pop(name, None)
-
-
-def _load() -> dict[str, Kind]:
-    global _loaded
-    if not _loaded:
-        with _load_lock:
-            if not _loaded:
-                for module in _backend_modules():
-                    importlib.import_module(module)
-                _loaded = True
-    return _kinds
-
-
-def all_kinds() -> dict[str, Kind]:
-    """Every registered kind by name, in registration order."""
-    return dict(_load())
-
-
-def find(name: str) -> Kind | None:
-    return _load().get(name)
+REGISTRY: Registry[Kind] = Registry("connection kind", _backend_modules)
+register = REGISTRY.register
+unregister = REGISTRY.unregister
+all_kinds = REGISTRY.all
+find = REGISTRY.find
 
 
 def names(role: Role | None = None) -> tuple[str, ...]:
     """The kinds' names, all of them or those of one role, in registration order."""
-    return tuple(k.name for k in _load().values() if role is None or k.role == role)
+    return tuple(k.name for k in all_kinds().values() if role is None or k.role == role)

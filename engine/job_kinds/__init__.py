@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from engine.errors import ValidationError
+from engine.registry import Registry
 
 if TYPE_CHECKING:
     from engine.backends.kinds import Role
@@ -119,50 +119,16 @@ def _kind_modules() -> list[str]:
     return [f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__) if not m.ispkg]
 
 
-_kinds: dict[str, JobKind] = {}
-_lock = threading.RLock()
-_loaded = False
-
-
-def register(kind: JobKind) -> JobKind:
-    """Add a kind (a kind's module calls this at import). Names are unique."""
-    with _lock:
-        existing = _kinds.get(kind.name)
-        if existing is not None and existing is not kind:
-            raise ValueError(f"job kind {kind.name!r} is already registered")
-        _kinds[kind.name] = kind
-    return kind
-
-
-def unregister(name: str) -> None:
-    """Remove a kind (tests that register a toy kind clean up with this)."""
-    with _lock:
-        _kinds.pop(name, None)
-
-
-def _load() -> dict[str, JobKind]:
-    global _loaded
-    if not _loaded:
-        with _lock:
-            if not _loaded:
-                for module in _kind_modules():
-                    importlib.import_module(module)
-                _loaded = True
-    return _kinds
-
-
-def kinds() -> dict[str, JobKind]:
-    """Every registered kind by name, in registration order."""
-    return dict(_load())
+REGISTRY: Registry[JobKind] = Registry("job kind", _kind_modules)
+register = REGISTRY.register
+unregister = REGISTRY.unregister
+kinds = REGISTRY.all
+find = REGISTRY.find
 
 
 def names() -> tuple[str, ...]:
     """The kinds' names, in registration order."""
-    return tuple(_load())
-
-
-def find(name: str) -> JobKind | None:
-    return _load().get(name)
+    return tuple(kinds())
 
 
 def job_kind(name: str) -> JobKind:

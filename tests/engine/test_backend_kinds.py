@@ -235,8 +235,8 @@ from engine.backends import kinds
 
 started, go = threading.Event(), threading.Event()
 sys.modules["__main__"].started, sys.modules["__main__"].go = started, go
-kinds._backend_modules = lambda: ["slow_backend"]  # the only module the loader imports
-kinds._loaded = False
+kinds.REGISTRY.modules = lambda: ["slow_backend"]  # the only module the loader imports
+kinds.REGISTRY.forget_loaded()
 importer = threading.Thread(target=lambda: __import__("slow_backend"), daemon=True)
 importer.start()
 started.wait(5)  # the importer holds slow_backend's import lock, before its register()
