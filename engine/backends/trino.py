@@ -163,12 +163,15 @@ class TrinoQuery:
         uri = self._next_uri
         if not uri:
             return  # it ended on the server already: a finished query stays FINISHED
-        self._cancelled.set()
         try:
             self._request.delete(uri)
         except Exception as exc:
             kind, message = classify(exc)
             raise BackendError(f"cancel of {self.query_id}: {message}", kind=kind) from None
+        finally:
+            # Only now may the reader stop: a run is recorded cancelled after the DELETE
+            # went out, never before (a run said cancelled while Trino still ran it).
+            self._cancelled.set()
 
     def _advance(self) -> bool:
         """Fetch the next page into the buffer; False when the query has ended."""

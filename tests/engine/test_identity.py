@@ -286,7 +286,7 @@ def site(db_url: str, tmp_path: Path) -> Iterator:
 
 
 def audit_rows(svc, name: str) -> list[tuple]:
-    with svc.ctx.db.session() as s:
+    with svc.deps.db.session() as s:
         rows = s.execute(
             text(
                 "SELECT action, username, source, target, details FROM audit_events "
@@ -303,7 +303,7 @@ def age_login_events(svc, name: str, seconds: int) -> None:
 
     from engine.models import AuditEvent
 
-    with svc.ctx.db.session() as s:
+    with svc.deps.db.session() as s:
         for event in s.query(AuditEvent).filter(AuditEvent.username == name):
             event.at = event.at - timedelta(seconds=seconds)
 
@@ -398,7 +398,7 @@ def test_unknown_names_lock_out_like_real_ones(site):
 def test_a_name_that_cannot_exist_is_never_written_to_the_trail(site):
     with pytest.raises(PermissionDenied):
         site.users.login(WRONG, WRONG)  # a password typed into the user name field
-    with site.ctx.db.session() as s:
+    with site.deps.db.session() as s:
         dump = repr(list(s.execute(text("SELECT * FROM audit_events"))))
     assert WRONG not in dump and "(invalid)" in dump
 

@@ -87,7 +87,7 @@ def test_disallowed_references_refused_at_create_and_update(
 ):
     actor, ws = who[role]
     monkeypatch.setenv("ANY_NAME", "x")
-    services.ctx.secrets.encrypt("warm")  # the key file exists, so a symlink to it resolves
+    services.deps.secrets.encrypt("warm")  # the key file exists, so a symlink to it resolves
     before = _audit_count(services)
     for ref, rule in refused_refs(services, allowed, tmp_path).items():
         config = {"host": "h", "database": "d", "user": "u", "password": ref}
@@ -338,7 +338,7 @@ def test_symlink_swapped_after_save_is_refused_when_resolved(services, admin, al
     link.write_text(VALUE)
     config = {"host": "h", "database": "d", "user": "u", "password": f"file:{link}"}
     services.connections.create(admin, "pg", "postgres", config)
-    services.ctx.secrets.encrypt("warm")
+    services.deps.secrets.encrypt("warm")
     link.unlink()
     link.symlink_to(services.settings.data_dir / "secret.key")
     with pytest.raises(SecretError, match="refused"):
@@ -355,9 +355,9 @@ def test_a_directory_swapped_for_a_link_between_check_and_open_is_refused(servic
     (sub / "secret.key").write_text(VALUE)
     config = {"host": "h", "database": "d", "user": "u", "password": f"file:{sub}/secret.key"}
     services.connections.create(admin, "pg", "postgres", config)
-    services.ctx.secrets.encrypt("warm")  # the data dir's secret.key exists
+    services.deps.secrets.encrypt("warm")  # the data dir's secret.key exists
     assert services.connections.resolve(admin, "pg").config["password"] == VALUE
-    policy = services.ctx.secrets.policy
+    policy = services.deps.secrets.policy
     checks = []
     real_refusal = policy.refusal
 

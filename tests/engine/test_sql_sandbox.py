@@ -48,7 +48,7 @@ class Box:
             services.workspaces.create(admin, ws)
         for ws in ("team", "beta", "team2"):
             services.provisioning.apply(admin, ws)
-        data = services.ctx.settings.data_dir
+        data = services.deps.settings.data_dir
         self.data = data
         self.storage = data / "storage" / "sadeem" / "workspaces"
         self.team_raw = self.storage / "team" / "raw"
@@ -68,7 +68,7 @@ class Box:
         self.key = data / "secret.key"
         if not self.key.exists():  # the engine makes it on first use; the attack needs it
             self.key.write_text("not-the-real-key")
-        self.metadb = services.ctx.settings.database_url.removeprefix("sqlite:///")
+        self.metadb = services.deps.settings.database_url.removeprefix("sqlite:///")
         self.home_target = tmp_path / "home" / ".ssh" / "authorized_keys"
         self.home_target.parent.mkdir(parents=True)
         services.sql.execute(
