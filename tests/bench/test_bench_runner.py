@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -153,15 +154,22 @@ def test_fire_to_running_latency(postgres_url, tmp_path):
     work = Work(svc.db.engine)
     with work.measure():
         engine = Engine(svc).start()
+        while not engine.holds_lease:
+            time.sleep(0.01)
+        # Fires due from here on are the steady state; those due before the engine held
+        # the lease are its start-up catch-up (catchup=all), reported apart.
+        steady_from = datetime.now(UTC)
         time.sleep(12)
         engine.stop(grace_s=5)
     with svc.db.session() as s:
-        rows = s.execute(
+        every = s.execute(
             select(Run.scheduled_for, Run.queued_at, Run.started_at).where(
                 Run.started_at.is_not(None), Run.scheduled_for.is_not(None)
             )
         ).all()
         fired = s.scalar(select(func.count()).select_from(Run).where(Run.trigger == "schedule"))
+    rows = [r for r in every if r[0] > steady_from]
+    catchup = [(st - due).total_seconds() * 1000 for due, _, st in every if due <= steady_from]
     lat = [(started - due).total_seconds() * 1000 for due, _, started in rows]
     fire = [(queued - due).total_seconds() * 1000 for due, queued, _ in rows]
     claim = [(started - queued).total_seconds() * 1000 for _, queued, started in rows]
@@ -173,6 +181,11 @@ def test_fire_to_running_latency(postgres_url, tmp_path):
         f"p50 {percentile(anchor, 0.5):.1f} ms, p99 {percentile(anchor, 0.99):.1f} ms "
         f"| target p99 <= 250 ms"
     )
+    if catchup:
+        print(
+            f"    start-up catch-up: {len(catchup)} fires due before the engine held the "
+            f"lease, due -> running max {max(catchup):.0f} ms (not in the figures above)"
+        )
     print(
         f"    engine work at 50 fires/s, {fired} runs fired, {len(lat)} started: "
         f"{work.per_run(max(1, fired))} fired (fire, claim, run, finish), "
