@@ -1,0 +1,58 @@
+"""The process's one ticker (engine/runner/ticker.py) runs every run's late log writes and
+statement watches. README "Live logs": a line is in the database within half a second;
+"cancel and timeout stop the work on the backend". A chore that blocks (the metadata
+database down, a Trino coordinator that does not answer a cancel's DELETE) must not hold
+back the other runs' chores on the same thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from engine.runner.context import LogWriter
+from engine.runner.ticker import Ticker
+from tests.engine.runner.conftest import until
+
+
+def test_a_blocked_chore_does_not_hold_back_another_runs_log_line():
+    ticker = Ticker()
+    release = threading.Event()
+    entered = threading.Event()
+
+    def stuck(_now: float) -> bool:  # a cancel's DELETE to a coordinator that hangs
+        entered.set()
+        release.wait(10)
+        return False
+
+    try:
+        ticker.add("stuck", stuck)
+        assert entered.wait(2)
+        chunks: list[float] = []
+        writer = LogWriter(lambda _text: chunks.append(time.monotonic()), 0.3, ticker=ticker)
+        start = time.monotonic()
+        writer("a line of another run")
+        until(lambda: bool(chunks), timeout=5, why=lambda: "the line waited for the stuck chore")
+        assert chunks[0] - start < 1.5
+    finally:
+        release.set()
+
+
+def test_a_blocked_chore_is_not_called_again_while_it_still_runs():
+    ticker = Ticker()
+    release = threading.Event()
+    calls: list[float] = []
+    others: list[float] = []
+
+    def stuck(now: float) -> bool:
+        calls.append(now)
+        release.wait(10)
+        return True
+
+    try:
+        ticker.add("stuck", stuck)
+        ticker.add("other", lambda now: others.append(now) is None)
+        until(lambda: len(others) >= 20, timeout=5, why=lambda: f"{len(others)} ticks")
+        assert len(calls) == 1  # one DELETE in flight at a time, not one a tick
+    finally:
+        release.set()
+    until(lambda: len(calls) >= 2, timeout=5)  # and called again once it returned
