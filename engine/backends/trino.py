@@ -166,12 +166,13 @@ class TrinoQuery:
         try:
             self._request.delete(uri)
         except Exception as exc:
+            # It did not reach the coordinator: the query still runs there, so the reader
+            # goes on and the run's watch sends the DELETE again.
             kind, message = classify(exc)
             raise BackendError(f"cancel of {self.query_id}: {message}", kind=kind) from None
-        finally:
-            # Only now may the reader stop: a run is recorded cancelled after the DELETE
-            # went out, never before (a run said cancelled while Trino still ran it).
-            self._cancelled.set()
+        # Only now may the reader stop: a run is recorded cancelled after the DELETE went
+        # out, never before (a run said cancelled while Trino still ran it).
+        self._cancelled.set()
 
     def _advance(self) -> bool:
         """Fetch the next page into the buffer; False when the query has ended."""

@@ -8,7 +8,7 @@ import pytest
 
 from engine.backends.base import QueryContext
 from engine.backends.trino import TrinoBackend
-from engine.errors import BackendError, QueryError, ValidationError
+from engine.errors import BackendError, QueryCancelled, QueryError, ValidationError
 from tests.fakes import trino_server
 from tests.fakes.trino_server import FakeTrino
 
@@ -158,3 +158,34 @@ def test_a_name_that_is_not_header_text_never_reaches_trino(backend, fake):
     with pytest.raises(ValidationError) as info:
         TrinoBackend("127.0.0.1", fake.port, http_scheme="https", password="pw")
     assert info.value.field == "config.user"  # whose password it is must be said
+
+
+def test_a_cancel_whose_delete_failed_leaves_the_reader_on_and_can_be_sent_again(
+    backend, fake, monkeypatch
+):
+    """README: cancel stops the work on the backend. A DELETE that did not reach the
+    coordinator stopped nothing there: the reader must not stop (the run would be recorded
+    cancelled while Trino still runs it), and the run's watch sends it again."""
+    import requests
+
+    q = backend.execute("SELECT sleep(30)", CTX, None)
+    request = q._request  # the client's request object: its DELETE fails once
+    real_delete = request.delete
+    failures = [requests.ConnectionError("connection reset by peer")]
+
+    def delete(uri):
+        if failures:
+            raise failures.pop()
+        return real_delete(uri)
+
+    monkeypatch.setattr(request, "delete", delete)
+    with pytest.raises(BackendError):
+        q.cancel()
+    assert not fake.query(q.query_id).cancelled  # still running on the server
+    assert q.progress().state != "CANCELLED"  # and not said stopped here
+    q.cancel()  # the watch's next try reaches the coordinator
+    assert fake.query(q.query_id).cancelled
+    assert q.progress().state == "CANCELLED"
+    with pytest.raises(QueryCancelled):
+        list(q.batches())
+    q.cancel()  # a second cancel after the first went out is harmless
