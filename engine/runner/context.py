@@ -36,7 +36,9 @@ class LogWriter:
     waits is written `interval` seconds later at the latest (give or take the ticker's
     beat), whether or not another line follows: waiting for the next line left
     `run logs --follow` one statement behind and the log empty during a long statement.
-    The late write is a chore of the process's one ticker, not a timer thread per run."""
+    The late write is a chore of the process's one ticker, not a timer thread per run.
+    A write that fails (the metadata database blips) puts its lines back, in order, for
+    the ticker to write again; the run that logged never sees the error."""
 
     def __init__(
         self,
@@ -69,8 +71,20 @@ class LogWriter:
             ask = not due and not self._waiting
             self._waiting = self._waiting or ask
         if due:
-            self.flush()
+            try:
+                self.flush()
+            except Exception as exc:  # a DB blip never fails the run that logs: retried
+                log.warning("run log not written yet: %s", exc.__class__.__name__)
+                self._retry_later()
         elif ask:
+            self._ticker.add(self, self._late)
+
+    def _retry_later(self) -> None:
+        """Lines a failed write put back: the ticker tries again `interval` later."""
+        with self._lock:
+            ask = not self._waiting
+            self._waiting = True
+        if ask:
             self._ticker.add(self, self._late)
 
     def _late(self, now: float) -> bool:
@@ -96,6 +110,17 @@ class LogWriter:
             self._last = time.monotonic()
         return lines
 
+    def _write_all(self, chunks: list[list[str]]) -> None:
+        """Write each chunk in order; a chunk whose write failed and those after it go back
+        to the front of the buffer (never lost), and the error goes on to the caller."""
+        for i, chunk in enumerate(chunks):
+            try:
+                self._write(_text(chunk))
+            except BaseException:
+                with self._lock:
+                    self._lines[:0] = [line for c in chunks[i:] for line in c]
+                raise
+
     def drain(self) -> str | None:
         """Take what waits, for the caller to write (the run's finish writes its last lines
         in its own transaction): chunks but the last are written here, the last returned."""
@@ -104,29 +129,40 @@ class LogWriter:
             with self._lock:
                 self._waiting = False
             chunks = _chunks(self._take())
-            for chunk in chunks[:-1]:
-                self._write(chunk)
-            return chunks[-1] if chunks else None
+            for i, chunk in enumerate(chunks[:-1]):
+                try:
+                    self._write(_text(chunk))
+                except Exception as exc:
+                    # The finish must still be called (a run left `running` until it is
+                    # marked lost): what was not written goes with it, as one chunk (cut
+                    # over the cap with the marker, never silently).
+                    log.warning("run log not written yet: %s", exc.__class__.__name__)
+                    return _text([line for c in chunks[i:] for line in c])
+            return _text(chunks[-1]) if chunks else None
 
     def flush(self) -> None:
         with self._write_lock:
-            for chunk in _chunks(self._take()):
-                self._write(chunk)
+            self._write_all(_chunks(self._take()))
 
 
-def _chunks(lines: list[str]) -> list[str]:
-    """The lines as chunks of at most MAX_CHUNK characters, each ending in a newline."""
-    chunks: list[str] = []
+def _text(lines: list[str]) -> str:
+    return "\n".join(lines) + "\n"
+
+
+def _chunks(lines: list[str]) -> list[list[str]]:
+    """The lines as chunks of at most MAX_CHUNK characters (each written ending in a
+    newline)."""
+    chunks: list[list[str]] = []
     chunk: list[str] = []
     size = 0
     for line in lines:
         if chunk and size + len(line) + 1 > MAX_CHUNK:
-            chunks.append("\n".join(chunk) + "\n")
+            chunks.append(chunk)
             chunk, size = [], 0
         chunk.append(line)
         size += len(line) + 1
     if chunk:
-        chunks.append("\n".join(chunk) + "\n")
+        chunks.append(chunk)
     return chunks
 
 

@@ -56,3 +56,50 @@ def test_a_blocked_chore_is_not_called_again_while_it_still_runs():
     finally:
         release.set()
     until(lambda: len(calls) >= 2, timeout=5)  # and called again once it returned
+
+
+class Flaky:
+    """A log chunk's write while the metadata database blips: the first `fails` raise."""
+
+    def __init__(self, fails: int) -> None:
+        self.fails = fails
+        self.chunks: list[str] = []
+
+    def __call__(self, text: str) -> None:
+        if self.fails:
+            self.fails -= 1
+            raise ConnectionError("the metadata database did not answer")
+        self.chunks.append(text)
+
+    def lines(self) -> list[str]:
+        return [line.split(" ", 1)[1] for c in self.chunks for line in c.splitlines()]
+
+
+def test_a_late_write_that_failed_is_written_again_not_lost():
+    # README "Live logs": only an engine killed outright loses (its last 0.5 s of) lines.
+    write = Flaky(fails=1)
+    writer = LogWriter(write, interval=0.2, ticker=Ticker())
+    writer("first")
+    until(lambda: write.lines() == ["first"], timeout=5, why=write.lines)
+    writer("second")
+    until(lambda: write.lines() == ["first", "second"], timeout=5, why=write.lines)
+
+
+def test_a_due_write_that_fails_never_fails_the_run_that_logs():
+    write = Flaky(fails=1)
+    writer = LogWriter(write, interval=0.0, ticker=Ticker())  # every line is due at once
+    writer("one")  # the write fails: the executor logging it must not see the error
+    writer("two")
+    until(lambda: write.lines() == ["one", "two"], timeout=5, why=write.lines)
+
+
+def test_the_last_lines_reach_the_finish_even_when_an_earlier_chunk_fails():
+    # A finish that is never called leaves the run `running` until it is marked lost.
+    write = Flaky(fails=1)
+    writer = LogWriter(write, interval=60, ticker=Ticker())
+    for i in range(8):
+        writer(f"{i} " + "y" * 10_000)  # more than one chunk (60 KiB)
+    last = writer.drain()
+    assert last is not None
+    text = "".join(write.chunks) + last
+    assert [int(line.split(" ")[1]) for line in text.splitlines()] == list(range(8))
