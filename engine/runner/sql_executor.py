@@ -4,6 +4,7 @@ timeout."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -141,14 +142,23 @@ class _Watch:
         self.handle = handle
         self.reason: str | None = None
         self.done = False
+        # close() takes it: once the statement ended, no line of this watch is logged (it
+        # would follow `finished: ...`, after the outcome's transaction).
+        self._lock = threading.Lock()
         now = time.monotonic()
         self._next_report = now + PROGRESS_EVERY_S
         self._next_check = now
         TICKER.add(self, self._tick)
 
     def close(self) -> None:
-        self.done = True
+        with self._lock:
+            self.done = True
         TICKER.discard(self)
+
+    def _say(self, line: str) -> None:
+        with self._lock:
+            if not self.done:
+                self.rc.log(line)
 
     def _tick(self, now: float) -> bool:
         if self.done:
@@ -159,8 +169,8 @@ class _Watch:
                 progress = self.handle.progress()
             except Exception:  # progress is best effort; it never fails the run
                 progress = None
-            if progress is not None and not self.done:
-                self.rc.log(progress_line(progress))
+            if progress is not None:
+                self._say(progress_line(progress))
         if now >= self._next_check:
             self.reason = self.reason or self.rc.stop_reason()
             if self.reason:
@@ -169,7 +179,7 @@ class _Watch:
                 try:
                     self.handle.cancel()
                 except SadeemError as exc:
-                    self.rc.log(f"    cancel failed: {exc}")
+                    self._say(f"    cancel failed: {exc}")
                 self._next_check = now + 0.5
             else:
                 self._next_check = now + 0.25

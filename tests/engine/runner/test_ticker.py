@@ -103,3 +103,34 @@ def test_the_last_lines_reach_the_finish_even_when_an_earlier_chunk_fails():
     assert last is not None
     text = "".join(write.chunks) + last
     assert [int(line.split(" ")[1]) for line in text.splitlines()] == list(range(8))
+
+
+def test_a_statement_watch_says_nothing_once_its_statement_ended():
+    """README: a run's last lines are written with its outcome. A cancel's DELETE still in
+    flight when the statement ends (Trino answered the reader first) must not log its
+    failure afterwards: that line would land after `finished: ...`, in a chunk written
+    after the outcome's transaction."""
+    from types import SimpleNamespace
+
+    from engine.errors import BackendError
+    from engine.runner.sql_executor import _Watch
+
+    entered = threading.Event()
+    lines: list[str] = []
+
+    class Handle:
+        def progress(self):
+            return None
+
+        def cancel(self):
+            entered.set()
+            time.sleep(0.5)
+            raise BackendError("cancel of q1: timed out")
+
+    rc = SimpleNamespace(log=lines.append, stop_reason=lambda: "cancel")
+    watch = _Watch(rc, Handle())
+    assert entered.wait(5)
+    watch.close()  # the statement ended while its DELETE was out
+    lines.append("finished: cancelled")
+    time.sleep(1.0)
+    assert lines == ["finished: cancelled"]
