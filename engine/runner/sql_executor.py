@@ -72,10 +72,31 @@ def run_sql(services: Any, rc: RunContext, owners: dict[str, str]) -> Outcome:
     # no one Trino knows). Trino's own access control and resource groups see that user.
     as_user = rc.author or rc.created_by
     rc.log(f"running {len(statements)} statement(s) on {conn_name} as {as_user}")
-    total_rows = 0
-    query_ids: list[str] = []
+    query_ids: list[str] = []  # filled as the backend accepts each statement
     # Work inside this process (an embedded DuckDB) ends with it: its id is written with
-    # the outcome, a transaction fewer per run.
+    # the outcome, a transaction fewer per run, whatever the outcome (the statement a run
+    # failed or was stopped at is the one whose id is looked for).
+    reattachable = isinstance(backend, Reattachable)
+    try:
+        outcome = _run_statements(rc, backend, statements, as_user, conn_name, query_ids)
+    except SadeemError as exc:
+        if reattachable or not query_ids:
+            raise
+        return Outcome(RunState.FAILED, str(exc), external_id=query_ids[-1])
+    if not reattachable and query_ids:
+        outcome.external_id = query_ids[-1]
+    return outcome
+
+
+def _run_statements(
+    rc: RunContext,
+    backend: Any,
+    statements: list[str],
+    as_user: str,
+    conn_name: str,
+    query_ids: list[str],
+) -> Outcome:
+    total_rows = 0
     reattachable = isinstance(backend, Reattachable)
     for i, stmt in enumerate(statements, start=1):
         rc.log(f"[{i}/{len(statements)}] {one_line(stmt, STATEMENT_CHARS)}")
@@ -121,7 +142,6 @@ def run_sql(services: Any, rc: RunContext, owners: dict[str, str]) -> Outcome:
             "connection": conn_name,
             "query_ids": query_ids,
         },
-        external_id=None if reattachable or not query_ids else query_ids[-1],
     )
 
 

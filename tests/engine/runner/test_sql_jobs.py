@@ -77,3 +77,30 @@ def test_a_job_touching_another_workspace_is_refused(lake, admin, engines):
         assert "hr_gold, which belongs to workspace 'hr'" in run.error
     pay = lake.sql.execute(admin, "hr", "SELECT pay FROM hr_gold.salaries").fetch()
     assert pay.column("pay").to_pylist() == [100]  # nothing of the job ran
+
+
+def test_a_failed_or_cancelled_duckdb_run_keeps_the_id_of_the_statement_it_stopped_at(
+    lake, admin, engines
+):
+    """Before the id of embedded work moved to the outcome (4b72dc5), each statement's id
+    was saved when DuckDB accepted it, whatever the end: a run that fails or is cancelled
+    is the one whose statement id is looked for. It is still recorded with the outcome."""
+    from tests.engine.runner.conftest import until
+
+    slow = (
+        "SELECT count(*) FROM range(3000000000) a, range(1000) b WHERE (a.range * b.range) % 7 = 1"
+    )
+    lake.jobs.create(admin, "w", "bad", "sql", {"sql": "SELECT 1; SELECT * FROM w_silver.nope"})
+    lake.jobs.create(admin, "w", "slow", "sql", {"sql": slow})
+    engines()
+    bad = wait_for(lake, admin, lake.runs.trigger(admin, "w", "bad").id)
+    assert bad.state == "failed"
+    assert bad.external_id
+    run = lake.runs.trigger(admin, "w", "slow")
+    until(lambda: lake.runs.get(admin, run.id).state == "running")
+    text = lambda: "".join(c.text for c in lake.runs.logs(admin, run.id))  # noqa: E731
+    until(lambda: "[1/1]" in text(), why=text)
+    lake.runs.cancel(admin, run.id)
+    stopped = wait_for(lake, admin, run.id)
+    assert stopped.state == "cancelled"
+    assert stopped.external_id and stopped.external_id in stopped.result["query_ids"]
