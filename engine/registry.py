@@ -30,6 +30,7 @@ class Registry(Generic[K]):
         self._kinds: dict[str, K] = {}
         self._kinds_lock = threading.Lock()  # the dict; held for a dict update only
         self._load_lock = threading.Lock()  # one loader at a time; never taken by register
+        self._loader: int | None = None  # the thread importing the modules now
         self._loaded = False
 
     def register(self, kind: K) -> K:
@@ -52,10 +53,18 @@ class Registry(Generic[K]):
 
     def _load(self) -> dict[str, K]:
         if not self._loaded:
+            if self._loader == threading.get_ident():
+                # A module looks a kind up while this thread imports it: the kinds so far
+                # (waiting for the loader would be waiting for itself, for good).
+                return self._kinds
             with self._load_lock:
                 if not self._loaded:
-                    for module in self.modules():
-                        importlib.import_module(module)
+                    self._loader = threading.get_ident()
+                    try:
+                        for module in self.modules():
+                            importlib.import_module(module)
+                    finally:
+                        self._loader = None
                     self._loaded = True
         return self._kinds
 
