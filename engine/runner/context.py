@@ -56,6 +56,9 @@ class LogWriter:
         self._lock = threading.Lock()  # the buffer
         self._write_lock = threading.Lock()  # chunks are written one at a time, in order
         self._waiting = False  # a late write is asked of the ticker
+        # Between drain() and release(): the drained lines are not written yet (the finish
+        # writes them), so a line logged meanwhile waits instead of going first.
+        self._held = False
 
     def __call__(self, line: str) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -64,11 +67,11 @@ class LogWriter:
             line = f"{line[:MAX_LINE]}…[cut, {len(line)} chars]"
         with self._lock:
             self._lines.append(f"{stamp} {line}")
-            due = (
+            due = not self._held and (
                 len(self._lines) >= self._max_lines
                 or time.monotonic() - self._last >= self._interval
             )
-            ask = not due and not self._waiting
+            ask = not due and not self._waiting and not self._held
             self._waiting = self._waiting or ask
         if due:
             try:
@@ -90,7 +93,7 @@ class LogWriter:
     def _late(self, now: float) -> bool:
         """The ticker's chore: write what waited `interval`; False once nothing waits."""
         with self._lock:
-            if not self._lines:
+            if not self._lines or self._held:
                 self._waiting = False
                 return False
             if now - self._last < self._interval:
@@ -128,6 +131,7 @@ class LogWriter:
             self._ticker.discard(self)
             with self._lock:
                 self._waiting = False
+                self._held = True
             chunks = _chunks(self._take())
             for i, chunk in enumerate(chunks[:-1]):
                 try:
@@ -140,8 +144,21 @@ class LogWriter:
                     return _text([line for c in chunks[i:] for line in c])
             return _text(chunks[-1]) if chunks else None
 
+    def release(self) -> None:
+        """After the drained lines were written (the finish committed, or failed): lines
+        logged since are written, after them."""
+        with self._lock:
+            self._held = False
+        try:
+            self.flush()
+        except Exception as exc:
+            log.warning("run log not written yet: %s", exc.__class__.__name__)
+            self._retry_later()
+
     def flush(self) -> None:
         with self._write_lock:
+            if self._held:
+                return  # drained: the finish writes first, release() then
             self._write_all(_chunks(self._take()))
 
 

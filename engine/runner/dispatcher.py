@@ -100,15 +100,19 @@ class Dispatcher:
             rc.log(f"finished: {outcome.state}" + (f": {outcome.error}" if outcome.error else ""))
             # The last lines are written with the outcome, in its transaction.
             last_lines = rc.log.drain()
-        self.services.queue.finish(
-            run_id,
-            outcome.state,
-            error=outcome.error,
-            result=outcome.result,
-            owner=self.owner,
-            log=last_lines,
-            external_id=outcome.external_id,
-        )
+        try:
+            self.services.queue.finish(
+                run_id,
+                outcome.state,
+                error=outcome.error,
+                result=outcome.result,
+                owner=self.owner,
+                log=last_lines,
+                external_id=outcome.external_id,
+            )
+        finally:
+            if rc is not None:  # lines logged since drain (a log pump), after the last ones
+                rc.log.release()
 
     def run(self, rc: RunContext, owners: dict[str, str]) -> Outcome:
         """The run's work, by the executor its kind declares (engine.job_kinds)."""

@@ -134,3 +134,22 @@ def test_a_statement_watch_says_nothing_once_its_statement_ended():
     lines.append("finished: cancelled")
     time.sleep(1.0)
     assert lines == ["finished: cancelled"]
+
+
+def test_a_line_logged_after_drain_is_not_written_before_the_drained_lines():
+    """The drained lines are written by the finish, in the outcome's transaction, after
+    drain returned. A line that comes meanwhile (a Spark driver's log pump still reading)
+    must not be written first: chunks are read in order, and the last lines would follow
+    a line logged after them."""
+    written: list[str] = []
+    writer = LogWriter(written.append, interval=60, max_lines=2, ticker=Ticker())
+    writer("finished: succeeded")
+    last = writer.drain()
+    assert last is not None and last.endswith(" finished: succeeded\n")
+    writer("a driver line still pumped")
+    writer("and another")  # two lines: due at once, written now, before `last`?
+    time.sleep(0.3)
+    assert written == []  # nothing goes to the database before the finish's chunk
+    written.append(last)  # the finish's transaction
+    writer.release()
+    assert len(written) == 2 and written[1].endswith(" and another\n")
