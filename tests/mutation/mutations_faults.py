@@ -4,6 +4,7 @@ hang, half a change, a full disk) and names the tests that must then fail."""
 BAD = "tests/engine/test_bad_input.py"
 DEADLINES = "tests/engine/test_connection_deadlines.py"
 DISK = "tests/engine/test_disk_full.py"
+TICKER = "tests/engine/runner/test_ticker.py"
 
 
 def _case(name: str) -> str:
@@ -161,5 +162,44 @@ MUTATIONS = [
         "old": "            if folder is not None and disk_nearly_full(folder):",
         "new": "            if False:",
         "tests": [f"{DISK}::test_metadata_write_on_a_full_disk_says_so"],
+    },
+    {
+        "name": "faults-ticker-blocked-chore-stops-all",
+        "path": "engine/runner/ticker.py",
+        "old": "                    self._busy.add(key)\n"
+        "                    self._start_ticking()\n",
+        "new": "                    pass\n",
+        "tests": [
+            f"{TICKER}::test_a_blocked_chore_does_not_hold_back_another_runs_log_line",
+            f"{TICKER}::test_a_blocked_chore_is_not_called_again_while_it_still_runs",
+        ],
+    },
+    {
+        "name": "faults-log-chunk-lost-on-write-error",
+        "path": "engine/runner/context.py",
+        "old": "                    self._lines[:0] = [line for c in chunks[i:] for line in c]\n",
+        "new": "                    pass\n",
+        "tests": [f"{TICKER}::test_a_late_write_that_failed_is_written_again_not_lost"],
+    },
+    {
+        "name": "faults-log-line-after-drain-goes-first",
+        "path": "engine/runner/context.py",
+        "old": "                self._held = True\n",
+        "new": "                pass\n",
+        "tests": [
+            f"{TICKER}::test_a_line_logged_after_drain_is_not_written_before_the_drained_lines"
+        ],
+    },
+    {
+        "name": "faults-trino-failed-delete-stops-reader",
+        "path": "engine/backends/trino.py",
+        "old": "            kind, message = classify(exc)\n"
+        '            raise BackendError(f"cancel of',
+        "new": "            kind, message = classify(exc)\n            self._cancelled.set()\n"
+        '            raise BackendError(f"cancel of',
+        "tests": [
+            "tests/engine/backends/test_trino.py::"
+            "test_a_cancel_whose_delete_failed_leaves_the_reader_on_and_can_be_sent_again"
+        ],
     },
 ]
