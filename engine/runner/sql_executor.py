@@ -184,7 +184,11 @@ class _Watch:
         if self.done:
             return False
         if now >= self._next_report:
+            # From now: a watch whose beats came late (its ticker held up) writes one
+            # line, not one per missed beat in a burst.
             self._next_report += PROGRESS_EVERY_S
+            if self._next_report <= now:
+                self._next_report = now + PROGRESS_EVERY_S
             try:
                 progress = self.handle.progress()
             except Exception:  # progress is best effort; it never fails the run

@@ -153,3 +153,33 @@ def test_a_line_logged_after_drain_is_not_written_before_the_drained_lines():
     written.append(last)  # the finish's transaction
     writer.release()
     assert len(written) == 2 and written[1].endswith(" and another\n")
+
+
+def test_a_watch_late_by_many_beats_writes_one_progress_line_not_a_burst():
+    """README: a progress line every 2 s while a statement runs. A watch whose ticks came
+    late (its ticker was held up) catches up with one line, not one per missed beat."""
+    from types import SimpleNamespace
+
+    from engine.backends.base import QueryProgress
+    from engine.runner import sql_executor
+    from engine.runner.sql_executor import _Watch
+
+    lines: list[str] = []
+
+    class Handle:
+        def progress(self):
+            return QueryProgress(state="RUNNING", percent=10.0, rows=0, bytes=0, elapsed_s=1.0)
+
+        def cancel(self):
+            raise AssertionError("nothing asked to stop")
+
+    rc = SimpleNamespace(log=lines.append, stop_reason=lambda: None)
+    watch = _Watch(rc, Handle())
+    sql_executor.TICKER.discard(watch)  # its beats are called here, on a clock of our own
+    start = time.monotonic()
+    late = start + 20 * sql_executor.PROGRESS_EVERY_S  # 20 beats missed
+    for i in range(5):
+        watch._tick(late + i * 0.05)  # the ticker's next beats
+    assert len(lines) == 1, lines
+    watch._tick(late + sql_executor.PROGRESS_EVERY_S)
+    assert len(lines) == 2
