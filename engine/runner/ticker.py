@@ -105,7 +105,7 @@ class Ticker:
                 calling = self._calling
                 if calling is not None and time.monotonic() - calling[1] >= self.stuck_s:
                     key = calling[0]
-                    log.warning("run chore blocked; the other chores go on without it")
+                    log.info("run chore blocked; the other chores go on without it")
                     self._busy.add(key)
                     self._start_ticking()
             time.sleep(self.stuck_s / 2)
