@@ -87,15 +87,20 @@ def test_per_query_overhead(tmp_path):
         f"raw DuckDB p50 {statistics.median(anchor):.2f} ms -> overhead {over:.2f} ms "
         "(target <= 3 ms)"
     )
+    rounds = 60
     ours, anchor = alternate(
         lambda: run(viewer, ANALYTIC.format(t="w_bronze.big")),
         lambda: raw.sql(raw_big).to_arrow_table(),
-        30,
+        rounds,
     )
     ratio = statistics.median(ours) / statistics.median(anchor)
+    # Each round's own ratio (its two runs are adjacent, so a noisy moment falls on both),
+    # as the streaming benchmark reports it; the ratio of medians beside it.
+    paired = statistics.median(o / a for o, a in zip(ours, anchor, strict=True))
     print(
-        f"analytic query (3M rows), 30 rounds: sadeem p50 {statistics.median(ours):.1f} ms, "
-        f"raw p50 {statistics.median(anchor):.1f} ms -> {ratio:.3f}x (target <= 1.05x)"
+        f"analytic query (3M rows), {rounds} rounds: sadeem p50 {statistics.median(ours):.1f} "
+        f"ms, raw p50 {statistics.median(anchor):.1f} ms -> {paired:.3f}x, median of each "
+        f"round's ratio ({ratio:.3f}x of the medians) (target <= 1.05x)"
     )
     svc.close()
-    assert len(ours) == 30
+    assert len(ours) == rounds
