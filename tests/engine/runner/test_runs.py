@@ -68,7 +68,7 @@ def test_failure_retries_with_backoff_then_manual_retry(lake, admin, engines):
         retry_backoff_seconds=1,
     )
     run = lake.runs.trigger(admin, "w", "flaky")
-    engines()
+    engine = engines()
     failed = wait_for(lake, admin, run.id)
     assert failed.state == "failed" and "missing" in failed.error
     until(lambda: len(lake.runs.list(admin, "w")) == 2)
@@ -77,6 +77,9 @@ def test_failure_retries_with_backoff_then_manual_retry(lake, admin, engines):
     assert wait_for(lake, admin, second.id).state == "failed"
     time.sleep(1.5)
     assert len(lake.runs.list(admin, "w")) == 2  # retries exhausted: no third attempt
+    # No engine from here: the manual retry stays queued (a running engine fails it within
+    # milliseconds, and a retry of an ended run is allowed).
+    engine.stop(grace_s=2)
     manual = lake.runs.retry(admin, second.id)
     assert (manual.attempt, manual.retry_of) == (3, second.id)
     with pytest.raises(Conflict):
